@@ -1,0 +1,11 @@
+"""gan-augment: balance imbalanced data sets with conditional GANs.
+
+The heart of the package is :class:`GANOversampler`, an imbalanced-learn
+over-sampler that drops into an ``imblearn.pipeline.Pipeline``.
+"""
+
+from .oversampler import GANOversampler
+
+__version__ = "0.1.0"
+
+__all__ = ["GANOversampler", "__version__"]

@@ -1,0 +1,469 @@
+"""``GANOversampler``: the public estimator. Parameters, validation, delegation."""
+
+from __future__ import annotations
+
+import copy
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from imblearn.over_sampling.base import BaseOverSampler
+from imblearn.utils import Substitution, check_target_type
+from imblearn.utils._docstring import _random_state_docstring
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
+
+from .device import resolve_device
+from .losses import LOSSES
+from .schema import TableSchema, check_finite
+from .tabular.data import TabularBatches, generate_encoded
+from .tabular.networks import Discriminator, Generator, initialise
+from .tabular.transformer import TabularTransformer
+from .training import TrainingConfig, train
+
+__all__ = ["GANOversampler"]
+
+# Default training budget (epochs="auto"): 300 epochs' worth of generator steps,
+# kept between these bounds so that tiny data sets still get enough updates and
+# large ones do not train for hours (a step costs the same whatever the rows).
+AUTO_EPOCHS = 300
+AUTO_MIN_STEPS = 1000
+AUTO_MAX_STEPS = 3000
+
+
+def _check_frame_shape(X: pd.DataFrame) -> None:
+    """The shape checks of ``check_array``, for a DataFrame kept as it is.
+
+    ``check_array`` would convert a mixed-type DataFrame to one NumPy dtype,
+    which fails for some mixes (e.g. float, bool and a string category).
+    """
+    for axis, what in ((0, "sample"), (1, "feature")):
+        if X.shape[axis] < 1:
+            raise ValueError(
+                f"Found array with 0 {what}(s) (shape={X.shape}) while a minimum "
+                "of 1 is required."
+            )
+    complex_columns = [c for c, d in X.dtypes.items() if getattr(d, "kind", "") == "c"]
+    if complex_columns:
+        raise ValueError(f"Complex data not supported: column(s) {complex_columns}.")
+
+
+@Substitution(
+    sampling_strategy=BaseOverSampler._sampling_strategy_docstring,
+    random_state=_random_state_docstring,
+)
+class GANOversampler(BaseOverSampler):
+    """Over-sample rare classes with a conditional GAN.
+
+    A conditional GAN in the manner of CTGAN (Xu et al., 2019) is trained on
+    all the training rows, with the class label as the condition of both the
+    generator and the discriminator; rows of the classes to over-sample are
+    then generated, so every row generated for class ``c`` is of class ``c``.
+    Continuous columns get mode-specific normalisation, categorical columns a
+    one-hot; generated rows come back with the training data's container and
+    dtypes.
+
+    Parameters
+    ----------
+    {sampling_strategy}
+
+    {random_state}
+
+    categorical_features : "auto" or array-like, default="auto"
+        Which columns are categorical:
+
+        - ``"auto"``: for a DataFrame, the columns of category, object, string
+          or bool dtype; for an array, none (all columns, if its dtype is bool);
+        - array of int: column indices;
+        - array of str: column names (DataFrame only);
+        - array of bool: a mask over the columns.
+
+        All-categorical and all-continuous data are both allowed.
+
+    epochs : int or "auto", default="auto"
+        Number of passes over the data; a pass is ``max(1, n_rows //
+        batch_size)`` generator steps. ``"auto"`` trains for 300 passes' worth of
+        steps, but at least 1,000 and at most 3,000 steps (then rounded up to
+        whole epochs), so a 300-row data set gets 1,000 generator updates and a
+        50,000-row one stops at 3,000.
+
+    batch_size : int, default=500
+        Rows per step. Must be a multiple of ``pac``.
+
+    embedding_dim : int, default=128
+        Size of the generator's noise vector.
+
+    generator_dims : tuple of int, default=(256, 256)
+        Widths of the generator's residual layers.
+
+    discriminator_dims : tuple of int, default=(256, 256)
+        Widths of the discriminator's hidden layers.
+
+    learning_rate : float, default=2e-4
+        Adam learning rate of both networks (betas are (0.5, 0.9)).
+
+    n_critic : int, default=1
+        Discriminator steps per generator step (the k of Goodfellow et al.).
+
+    pac : int, default=10
+        Rows per pack in the discriminator (PacGAN).
+
+    loss : {{"wgan-gp", "minimax", "non-saturating", "lsgan", "hinge"}}, \
+            default="wgan-gp"
+        The GAN objective; see :mod:`gan_augment.losses`.
+
+    max_modes : int, default=10
+        Most Gaussian modes per continuous column in the mode-specific
+        normalisation (modes weighing under 0.005 are dropped).
+
+    device : {{"auto", "cpu", "cuda", "mps"}} or torch.device, default="auto"
+        Where to train. ``"auto"`` picks CUDA when it is available.
+
+    verbose : bool, default=False
+        Show a progress bar with live losses.
+
+    Attributes
+    ----------
+    sampling_strategy_ : dict
+        Class label -> number of rows to generate.
+    classes_ : ndarray
+        The class labels seen in fit.
+    categorical_features_ : ndarray of int
+        Indices of the categorical columns.
+    continuous_features_ : ndarray of int
+        Indices of the continuous columns.
+    transformer_ : TabularTransformer
+        The fitted data transformer.
+    generator_ : torch.nn.Module
+        The trained generator (in eval mode).
+    history_ : pandas.DataFrame
+        Per epoch: ``generator_loss``, ``discriminator_loss``, ``d_real`` and
+        ``d_fake`` (mean discriminator outputs on real and generated rows:
+        probabilities for ``minimax``/``non-saturating``, where both approach
+        0.5 at equilibrium; raw scores for the other losses).
+    n_epochs_ : int
+        Epochs trained.
+    n_steps_ : int
+        Generator steps trained.
+    device_ : torch.device
+        Where the generator lives.
+    n_features_in_ : int
+        Number of features seen in fit.
+    feature_names_in_ : ndarray of str
+        Column names seen in fit, when X was a DataFrame with string names.
+
+    See Also
+    --------
+    imblearn.over_sampling.SMOTE : Interpolation between minority neighbours.
+    imblearn.over_sampling.SMOTENC : SMOTE for mixed continuous/categorical data.
+
+    References
+    ----------
+    .. [1] L. Xu, M. Skoularidou, A. Cuesta-Infante, K. Veeramachaneni,
+       "Modeling Tabular data using Conditional GAN", NeurIPS 2019.
+    .. [2] I. Gulrajani et al., "Improved Training of Wasserstein GANs", 2017.
+    .. [3] Z. Lin et al., "PacGAN: The power of two samples in generative
+       adversarial networks", NeurIPS 2018.
+
+    Examples
+    --------
+    >>> from collections import Counter
+    >>> from sklearn.datasets import make_classification
+    >>> from gan_augment import GANOversampler
+    >>> X, y = make_classification(n_samples=300, weights=[0.9], random_state=0)
+    >>> sampler = GANOversampler(epochs=5, random_state=0)
+    >>> X_res, y_res = sampler.fit_resample(X, y)
+    >>> sorted(Counter(y_res).items())
+    [(0, 269), (1, 269)]
+    """
+
+    _parameter_constraints: dict = {
+        **BaseOverSampler._parameter_constraints,
+        "categorical_features": ["array-like", StrOptions({"auto"})],
+        "epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "generator_dims": ["array-like"],
+        "discriminator_dims": ["array-like"],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "n_critic": [Interval(Integral, 1, None, closed="left")],
+        "pac": [Interval(Integral, 1, None, closed="left")],
+        "loss": [StrOptions(set(LOSSES))],
+        "max_modes": [Interval(Integral, 1, None, closed="left")],
+        "device": [StrOptions({"auto", "cpu", "cuda", "mps"}), torch.device],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy="auto",
+        random_state=None,
+        categorical_features="auto",
+        epochs="auto",
+        batch_size=500,
+        embedding_dim=128,
+        generator_dims=(256, 256),
+        discriminator_dims=(256, 256),
+        learning_rate=2e-4,
+        n_critic=1,
+        pac=10,
+        loss="wgan-gp",
+        max_modes=10,
+        device="auto",
+        verbose=False,
+    ):
+        super().__init__(sampling_strategy=sampling_strategy)
+        self.random_state = random_state
+        self.categorical_features = categorical_features
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.embedding_dim = embedding_dim
+        self.generator_dims = generator_dims
+        self.discriminator_dims = discriminator_dims
+        self.learning_rate = learning_rate
+        self.n_critic = n_critic
+        self.pac = pac
+        self.loss = loss
+        self.max_modes = max_modes
+        self.device = device
+        self.verbose = verbose
+
+    # -- validation -----------------------------------------------------------
+
+    def _check_X_y(self, X, y):
+        """Validate like imbalanced-learn, but keep DataFrames (and their dtypes)
+        intact, accept non-numeric columns, and name columns with NaN/inf."""
+        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
+        if isinstance(X, pd.DataFrame):
+            # Pandas sparse columns are modelled densely; imblearn's output
+            # conversion gives them their sparse dtype back.
+            sparse = {
+                name: dtype.subtype
+                for name, dtype in X.dtypes.items()
+                if isinstance(dtype, pd.SparseDtype)
+            }
+            if sparse:
+                X = X.astype(sparse)
+            _check_frame_shape(X)
+        else:
+            X = check_array(X, dtype=None, ensure_all_finite=False)
+        check_consistent_length(X, y)
+        check_finite(X)
+        validate_data(self, X=X, y=y, reset=True, skip_check_array=True)
+        self._schema = TableSchema.from_data(X, self.categorical_features)
+        self.categorical_features_ = self._schema.categorical_indices
+        self.continuous_features_ = self._schema.continuous_indices
+        return X, y, binarize_y
+
+    def _check_hyperparameters(self) -> None:
+        for name in ("generator_dims", "discriminator_dims"):
+            dims = getattr(self, name)
+            if isinstance(dims, str) or not all(
+                isinstance(d, Integral) and not isinstance(d, bool) and d > 0
+                for d in dims
+            ):
+                raise ValueError(
+                    f"{name} must be a sequence of positive integers; got {dims!r}."
+                )
+        if self.batch_size % self.pac:
+            raise ValueError(
+                f"batch_size={self.batch_size} must be a multiple of pac={self.pac}."
+            )
+
+    def _check_class_counts(self, y: np.ndarray) -> None:
+        labels, counts = np.unique(y, return_counts=True)
+        count = dict(zip(labels.tolist(), counts.tolist()))
+        too_small = {
+            np.asarray(c).tolist(): count[c]
+            for c, n in self.sampling_strategy_.items()
+            if n > 0 and count[c] < 2
+        }
+        if too_small:
+            raise ValueError(
+                f"Class(es) {too_small} (label: number of samples) have fewer than 2 "
+                "samples; GANOversampler needs at least 2 samples of each class it "
+                "over-samples."
+            )
+
+    def _training_budget(self, n_rows: int) -> tuple[int, int]:
+        """(epochs, steps_per_epoch) for ``n_rows`` training rows."""
+        steps_per_epoch = max(1, n_rows // self.batch_size)
+        if self.epochs != "auto":
+            return self.epochs, steps_per_epoch
+        steps = min(max(AUTO_EPOCHS * steps_per_epoch, AUTO_MIN_STEPS), AUTO_MAX_STEPS)
+        return -(-steps // steps_per_epoch), steps_per_epoch
+
+    # -- fitting --------------------------------------------------------------
+
+    def _fit_resample(self, X, y):
+        self._check_hyperparameters()
+        self._check_class_counts(y)
+        schema = self._schema
+
+        random_state = check_random_state(self.random_state)
+        np_rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+        self.device_ = resolve_device(self.device)
+        torch_rng = torch.Generator(device=self.device_).manual_seed(
+            int(random_state.randint(np.iinfo(np.int32).max))
+        )
+
+        self.classes_, y_codes = np.unique(y, return_inverse=True)
+        continuous, categorical = schema.split(X)
+        self.transformer_ = TabularTransformer(max_modes=self.max_modes).fit(
+            continuous, categorical, np_rng
+        )
+        encoded, category_codes = self.transformer_.transform(
+            continuous, categorical, np_rng
+        )
+        layout = self.transformer_.layout_
+        source = TabularBatches(
+            encoded,
+            y_codes,
+            category_codes,
+            len(self.classes_),
+            self.transformer_.n_categories,
+            layout,
+            self.device_,
+            pack_size=self.pac,
+        )
+        self._conditions = source.conditions.generation
+
+        generator = initialise(
+            Generator(
+                self.embedding_dim + source.cond_dim,
+                tuple(self.generator_dims),
+                layout.width,
+            ),
+            self.device_,
+            torch_rng,
+        )
+        discriminator = initialise(
+            Discriminator(
+                layout.width + source.cond_dim,
+                tuple(self.discriminator_dims),
+                self.pac,
+                len(self.classes_),
+            ),
+            self.device_,
+            torch_rng,
+        )
+        epochs, steps_per_epoch = self._training_budget(len(y))
+        config = TrainingConfig(
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            batch_size=self.batch_size,
+            noise_dim=self.embedding_dim,
+            n_critic=self.n_critic,
+            learning_rate=self.learning_rate,
+            pac=self.pac,
+            loss=LOSSES[self.loss],
+            verbose=self.verbose,
+        )
+        history = train(generator, discriminator, source, config, torch_rng)
+        del source
+        self.generator_ = generator.eval()
+        self.history_ = pd.DataFrame(history).set_index("epoch")
+        self.n_epochs_ = epochs
+        self.n_steps_ = epochs * steps_per_epoch
+
+        X_new, y_new = [X], [y]
+        for label, n_samples in self.sampling_strategy_.items():
+            if n_samples == 0:
+                continue
+            X_new.append(self._generate(label, n_samples, torch_rng))
+            y_new.append(np.full(n_samples, label, dtype=y.dtype))
+        if isinstance(X, pd.DataFrame):
+            X_res = pd.concat(
+                [X.reset_index(drop=True)] + X_new[1:], ignore_index=True
+            )
+        else:
+            X_res = np.concatenate(X_new)
+        return X_res, np.concatenate(y_new)
+
+    # -- generation -----------------------------------------------------------
+
+    def _generate(self, label: Any, n_samples: int, rng: torch.Generator):
+        class_index = int(np.flatnonzero(self.classes_ == label)[0])
+        encoded = generate_encoded(
+            self.generator_,
+            self.transformer_.layout_,
+            self._conditions,
+            class_index,
+            n_samples,
+            self.embedding_dim,
+            rng,
+        )
+        continuous, categorical = self.transformer_.inverse_transform(encoded)
+        return self._schema.restore(continuous, categorical)
+
+    def sample(self, n_samples: int, y: Any):
+        """Generate ``n_samples`` synthetic rows of class ``y``.
+
+        With an integer ``random_state``, each call returns the same rows.
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of rows to generate (0 gives an empty table).
+        y : label
+            A class seen in fit.
+
+        Returns
+        -------
+        X : DataFrame or ndarray of shape (n_samples, n_features_in_)
+            A DataFrame with the training columns and dtypes when fit saw a
+            DataFrame; otherwise an array of the training dtype.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_classification
+        >>> from gan_augment import GANOversampler
+        >>> X, y = make_classification(n_samples=200, weights=[0.9], random_state=0)
+        >>> sampler = GANOversampler(epochs=2, random_state=0)
+        >>> X_res, y_res = sampler.fit_resample(X, y)
+        >>> sampler.sample(5, y=1).shape
+        (5, 20)
+        """
+        check_is_fitted(self, "generator_")
+        if (
+            not isinstance(n_samples, Integral)
+            or isinstance(n_samples, bool)
+            or n_samples < 0
+        ):
+            raise ValueError(
+                f"n_samples must be a non-negative integer; got {n_samples!r}."
+            )
+        if not np.any(self.classes_ == y):
+            raise ValueError(
+                f"y={y!r} is not a class seen in fit; the classes are "
+                f"{self.classes_.tolist()}."
+            )
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        rng = torch.Generator(device=self.device_).manual_seed(int(seed))
+        return self._generate(y, int(n_samples), rng)
+
+    # -- pickling -------------------------------------------------------------
+
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        generator = state.get("generator_")
+        if generator is not None and self.device_.type != "cpu":
+            # Pickle the generator's CPU copy so a CUDA-trained model loads on a
+            # machine without CUDA (skorch does the same).
+            state["generator_"] = copy.deepcopy(generator).cpu()
+            state["device_"] = torch.device("cpu")
+        return state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags

@@ -1,0 +1,365 @@
+"""Continuous <-> (scalar, mode one-hot) and categorical <-> one-hot.
+
+Mode-specific normalisation follows the CTGAN paper (Xu et al., 2019, arXiv
+1907.00503, section 4.2): each continuous column is modelled by a variational
+Gaussian mixture; a value is represented by the mode it was drawn from (a
+one-hot) and its offset within that mode, ``(x - mu_k) / (4 sigma_k)``, a scalar
+in [-1, 1]. Categorical columns become one-hots.
+
+The encoded row is laid out as ``[scalar_1, modes_1, ..., scalar_c, modes_c,
+onehot_cat_1, ..., onehot_cat_d]``: continuous columns first, then categorical
+ones. :class:`OutputLayout` describes the spans so that the networks can apply
+the right activation to each, vectorised over all spans at once.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import BayesianGaussianMixture
+from sklearn.preprocessing import OrdinalEncoder
+
+__all__ = ["ContinuousColumn", "OutputLayout", "TabularTransformer"]
+
+_SCALAR_CLIP = 0.99
+
+
+@dataclass
+class ContinuousColumn:
+    """The fitted mixture of one continuous column, in standardised units.
+
+    Values are standardised with ``(x - center) / scale`` before the mixture is
+    fitted, so columns of any magnitude get the same numerical treatment.
+    """
+
+    center: float
+    scale: float
+    low: float
+    high: float
+    means: np.ndarray
+    stds: np.ndarray
+    weights: np.ndarray
+
+    @property
+    def n_modes(self) -> int:
+        return len(self.means)
+
+    def mode_probabilities(self, z: np.ndarray) -> np.ndarray:
+        """Posterior probability of each kept mode for standardised values ``z``."""
+        log_p = (
+            np.log(self.weights)
+            - np.log(self.stds)
+            - 0.5 * ((z[:, None] - self.means) / self.stds) ** 2
+        )
+        log_p -= log_p.max(axis=1, keepdims=True)
+        p = np.exp(log_p)
+        return p / p.sum(axis=1, keepdims=True)
+
+
+def _fit_column(
+    x: np.ndarray,
+    max_modes: int,
+    weight_threshold: float,
+    max_fit_rows: int,
+    rng: np.random.Generator,
+) -> ContinuousColumn:
+    center = float(np.mean(x))
+    scale = float(np.std(x))
+    if not np.isfinite(scale) or scale <= 0:
+        scale = 1.0
+    z = (x - center) / scale
+    n_unique = len(np.unique(z[: max_fit_rows * 4]))
+    n_components = min(max_modes, n_unique)
+    if n_components <= 1:
+        means, stds, weights = np.zeros(1), np.ones(1), np.ones(1)
+    else:
+        if len(z) > max_fit_rows:
+            z_fit = rng.choice(z, size=max_fit_rows, replace=False)
+        else:
+            z_fit = z
+        mixture = BayesianGaussianMixture(
+            n_components=n_components,
+            weight_concentration_prior_type="dirichlet_process",
+            weight_concentration_prior=1e-3,
+            max_iter=100,
+            random_state=int(rng.integers(2**31 - 1)),
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            mixture.fit(z_fit.reshape(-1, 1))
+        keep = mixture.weights_ > weight_threshold
+        if not keep.any():
+            keep = mixture.weights_ == mixture.weights_.max()
+        weights = mixture.weights_[keep] / mixture.weights_[keep].sum()
+        means = mixture.means_.ravel()[keep]
+        stds = np.sqrt(mixture.covariances_.ravel()[keep])
+        stds = np.maximum(stds, 1e-3)
+    return ContinuousColumn(
+        center=center,
+        scale=scale,
+        low=float(np.min(x)),
+        high=float(np.max(x)),
+        means=means,
+        stds=stds,
+        weights=weights,
+    )
+
+
+class OutputLayout:
+    """Where each span of an encoded row lies, and how to activate it.
+
+    Scalar spans (one value each) get ``tanh``; one-hot spans (modes of a
+    continuous column, categories of a categorical one) get a Gumbel-softmax.
+    All spans are handled at once through padded index tensors, so a batch is
+    activated with a handful of tensor operations whatever the number of columns.
+
+    Parameters
+    ----------
+    scalar_positions : list of int
+        Positions of the scalar values in the encoded row.
+    onehot_spans : list of (int, int)
+        ``(start, size)`` of each one-hot span, mode spans first, then the
+        categorical columns' spans.
+    n_categorical : int
+        How many of the last one-hot spans are categorical columns.
+    """
+
+    def __init__(
+        self,
+        scalar_positions: list[int],
+        onehot_spans: list[tuple[int, int]],
+        n_categorical: int,
+    ) -> None:
+        self.scalar_positions = list(scalar_positions)
+        self.onehot_spans = list(onehot_spans)
+        self.n_categorical = n_categorical
+        self.width = len(self.scalar_positions) + sum(s for _, s in self.onehot_spans)
+        self.max_span = max((s for _, s in self.onehot_spans), default=1)
+        # Padded (n_spans, max_span) positions; padding points at an extra column
+        # whose logit is -inf, so it never wins and carries no probability.
+        index = np.full((len(self.onehot_spans), self.max_span), self.width, np.int64)
+        for row, (start, size) in enumerate(self.onehot_spans):
+            index[row, :size] = np.arange(start, start + size)
+        self._onehot_index = index
+        # Where each encoded position lies in [scalars..., flattened padded spans...].
+        inverse = np.empty(self.width, np.int64)
+        inverse[self.scalar_positions] = np.arange(len(self.scalar_positions))
+        valid = index < self.width
+        inverse[index[valid]] = len(self.scalar_positions) + np.flatnonzero(valid)
+        self._inverse = inverse
+        self._device_cache: dict[str, tuple[torch.Tensor, ...]] = {}
+
+    @property
+    def categorical_spans(self) -> list[tuple[int, int]]:
+        return self.onehot_spans[len(self.onehot_spans) - self.n_categorical :]
+
+    def _tensors(self, device: torch.device) -> tuple[torch.Tensor, ...]:
+        key = str(device)
+        if key not in self._device_cache:
+            self._device_cache[key] = (
+                torch.as_tensor(self.scalar_positions, dtype=torch.long, device=device),
+                torch.as_tensor(self._onehot_index, device=device),
+                torch.as_tensor(self._inverse, device=device),
+            )
+        return self._device_cache[key]
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_device_cache"] = {}
+        return state
+
+    def span_logits(self, raw: torch.Tensor) -> torch.Tensor:
+        """The one-hot spans' logits, padded: shape (batch, n_spans, max_span)."""
+        _, onehot_index, _ = self._tensors(raw.device)
+        padded = torch.cat([raw, raw.new_full((raw.shape[0], 1), float("-inf"))], 1)
+        return padded[:, onehot_index]
+
+    def activate(
+        self,
+        raw: torch.Tensor,
+        generator: torch.Generator,
+        tau: float = 0.2,
+        hard: bool = False,
+    ) -> torch.Tensor:
+        """Apply tanh to scalar spans and a Gumbel-softmax to one-hot spans.
+
+        The Gumbel noise comes from ``generator`` rather than the global RNG
+        (``torch.nn.functional.gumbel_softmax`` cannot take one), which is what
+        makes a fixed ``random_state`` reproducible.
+
+        Parameters
+        ----------
+        raw : Tensor of shape (batch, width)
+            The generator's raw output.
+        generator : torch.Generator
+            Source of the Gumbel noise.
+        tau : float, default=0.2
+            Softmax temperature.
+        hard : bool, default=False
+            Return exact one-hots (a categorical sample per span) instead of
+            the relaxed softmax; used when generating rows.
+        """
+        scalar_positions, _, inverse = self._tensors(raw.device)
+        scalars = torch.tanh(raw[:, scalar_positions])
+        logits = self.span_logits(raw)
+        uniform = torch.rand(
+            logits.shape, generator=generator, device=raw.device, dtype=raw.dtype
+        )
+        gumbel = -torch.log((-torch.log(uniform.clamp_min(1e-10))).clamp_min(1e-10))
+        noisy = logits + gumbel
+        if hard:
+            spans = torch.nn.functional.one_hot(
+                noisy.argmax(-1), self.max_span
+            ).to(raw.dtype)
+        else:
+            spans = torch.softmax(noisy / tau, dim=-1)
+        flat = torch.cat([scalars, spans.flatten(1)], dim=1)
+        return flat[:, inverse]
+
+
+class TabularTransformer:
+    """Encode a table for the GAN and decode generated rows.
+
+    Parameters
+    ----------
+    max_modes : int, default=10
+        Most mixture components per continuous column.
+    weight_threshold : float, default=0.005
+        Components whose weight falls under this are dropped.
+    max_fit_rows : int, default=5000
+        The mixtures are fitted on at most this many rows per column (a random
+        subsample): the fit costs ~0.4 s per column at 1,000 rows and ~2 s at
+        20,000 on one core, and the modes of a one-dimensional density are
+        already well placed with a few thousand points.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> continuous = rng.normal(size=(50, 1))
+    >>> categorical = np.array([["a"], ["b"]] * 25, dtype=object)
+    >>> t = TabularTransformer(max_modes=1).fit(continuous, categorical, rng)
+    >>> encoded, codes = t.transform(continuous, categorical, rng)
+    >>> encoded.shape, codes.shape
+    ((50, 4), (50, 1))
+    """
+
+    def __init__(
+        self,
+        max_modes: int = 10,
+        weight_threshold: float = 0.005,
+        max_fit_rows: int = 5000,
+    ) -> None:
+        self.max_modes = max_modes
+        self.weight_threshold = weight_threshold
+        self.max_fit_rows = max_fit_rows
+
+    def fit(
+        self,
+        continuous: np.ndarray,
+        categorical: np.ndarray,
+        rng: np.random.Generator,
+    ) -> TabularTransformer:
+        """Fit the mixtures of the continuous columns and the categories."""
+        self.columns_ = [
+            _fit_column(
+                continuous[:, j],
+                self.max_modes,
+                self.weight_threshold,
+                self.max_fit_rows,
+                rng,
+            )
+            for j in range(continuous.shape[1])
+        ]
+        self.n_categorical_ = categorical.shape[1]
+        if self.n_categorical_:
+            self.encoder_ = OrdinalEncoder(dtype=np.int64).fit(categorical)
+            self.categories_ = list(self.encoder_.categories_)
+        else:
+            self.categories_ = []
+        self.layout_ = self._build_layout()
+        return self
+
+    @property
+    def n_categories(self) -> list[int]:
+        """The number of categories of each categorical column."""
+        return [len(c) for c in self.categories_]
+
+    def _build_layout(self) -> OutputLayout:
+        scalars: list[int] = []
+        mode_spans: list[tuple[int, int]] = []
+        position = 0
+        for column in self.columns_:
+            scalars.append(position)
+            mode_spans.append((position + 1, column.n_modes))
+            position += 1 + column.n_modes
+        category_spans = []
+        for size in self.n_categories:
+            category_spans.append((position, size))
+            position += size
+        return OutputLayout(scalars, mode_spans + category_spans, self.n_categorical_)
+
+    def transform(
+        self,
+        continuous: np.ndarray,
+        categorical: np.ndarray,
+        rng: np.random.Generator,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Encode rows.
+
+        Returns
+        -------
+        encoded : ndarray of float32, shape (n_rows, layout_.width)
+        codes : ndarray of int64, shape (n_rows, n_categorical)
+            Each categorical value's index into ``categories_``.
+        """
+        n_rows = len(continuous) if continuous.size else len(categorical)
+        encoded = np.zeros((n_rows, self.layout_.width), dtype=np.float32)
+        for column, (start, size), x in zip(
+            self.columns_, self.layout_.onehot_spans, continuous.T
+        ):
+            z = (x - column.center) / column.scale
+            p = column.mode_probabilities(z)
+            # One categorical draw per row: the first mode whose cumulative
+            # probability passes a uniform number.
+            u = rng.random(n_rows)[:, None]
+            mode = np.minimum((p.cumsum(axis=1) < u).sum(axis=1), column.n_modes - 1)
+            offset = (z - column.means[mode]) / (4 * column.stds[mode])
+            encoded[:, start - 1] = np.clip(offset, -_SCALAR_CLIP, _SCALAR_CLIP)
+            encoded[np.arange(n_rows), start + mode] = 1.0
+        if self.n_categorical_:
+            codes = self.encoder_.transform(categorical)
+            for (start, _), column_codes in zip(
+                self.layout_.categorical_spans, codes.T
+            ):
+                encoded[np.arange(n_rows), start + column_codes] = 1.0
+        else:
+            codes = np.zeros((n_rows, 0), dtype=np.int64)
+        return encoded, codes
+
+    def inverse_transform(self, encoded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Decode rows into a continuous (float64) and a categorical (object) part.
+
+        Continuous values are clipped to their column's training range; each
+        one-hot span is read by its arg-max, so categories come only from the
+        training set.
+        """
+        n_rows = len(encoded)
+        continuous = np.empty((n_rows, len(self.columns_)), dtype=np.float64)
+        for j, (column, (start, size)) in enumerate(
+            zip(self.columns_, self.layout_.onehot_spans)
+        ):
+            mode = encoded[:, start : start + size].argmax(axis=1)
+            offset = np.clip(encoded[:, start - 1].astype(np.float64), -1.0, 1.0)
+            z = offset * 4 * column.stds[mode] + column.means[mode]
+            x = z * column.scale + column.center
+            continuous[:, j] = np.clip(x, column.low, column.high)
+        categorical = np.empty((n_rows, self.n_categorical_), dtype=object)
+        for j, (start, size) in enumerate(self.layout_.categorical_spans):
+            code = encoded[:, start : start + size].argmax(axis=1)
+            categorical[:, j] = self.categories_[j][code]
+        return continuous, categorical

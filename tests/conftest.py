@@ -1,0 +1,26 @@
+"""Shared fixtures: small, fast GAN settings so the suite runs in minutes on 2 cores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+#: Settings that keep one fit under a second or so: tiny networks, few steps.
+FAST = dict(
+    epochs=2,
+    batch_size=50,
+    embedding_dim=8,
+    generator_dims=(16,),
+    discriminator_dims=(16,),
+    pac=5,
+    max_modes=1,
+    device="cpu",
+)
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture
+def fast() -> dict:
+    return dict(FAST)
