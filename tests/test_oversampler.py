@@ -264,6 +264,18 @@ class TestSample:
         pd.testing.assert_frame_equal(rows, sampler.sample(17, y="rare"))
         assert len(sampler.sample(0, y="common")) == 0
 
+    def test_generation_runs_in_eval_mode(self, fast):
+        X, y = _imbalanced()
+        sampler = GANOversampler(random_state=0, **fast)
+        sampler.fit_resample(X, y)
+        assert not sampler.generator_.training
+        norm = next(m for m in sampler.generator_.modules() if isinstance(m, torch.nn.BatchNorm1d))
+        stats = norm.running_mean.clone()
+        sampler.sample(200, y=1)
+        # In train mode, batch norm would have updated its running statistics.
+        assert torch.equal(stats, norm.running_mean)
+        assert not sampler.generator_.training
+
     def test_sample_array(self, fast):
         X, y = _imbalanced()
         sampler = GANOversampler(random_state=0, **fast)
