@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from numbers import Integral, Real
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from . import persistence
 from .device import resolve_device
 from .losses import LOSSES
 from .schema import TableSchema, check_finite
@@ -124,6 +126,13 @@ class GANOversampler(BaseOverSampler):
         Most Gaussian modes per continuous column in the mode-specific
         normalisation (modes weighing under 0.005 are dropped).
 
+    max_categories : int or None, default=100
+        Most one-hot entries per categorical column: beyond the 99 most
+        frequent categories, the rare ones share one entry, and generated rows
+        that land on it get one of those rare categories by training frequency.
+        Bounds memory for columns with thousands of categories. None keeps
+        every category.
+
     device : {{"auto", "cpu", "cuda", "mps"}} or torch.device, default="auto"
         Where to train. ``"auto"`` picks CUDA when it is available.
 
@@ -198,6 +207,7 @@ class GANOversampler(BaseOverSampler):
         "pac": [Interval(Integral, 1, None, closed="left")],
         "loss": [StrOptions(set(LOSSES))],
         "max_modes": [Interval(Integral, 1, None, closed="left")],
+        "max_categories": [Interval(Integral, 2, None, closed="left"), None],
         "device": [StrOptions({"auto", "cpu", "cuda", "mps"}), torch.device],
         "verbose": ["verbose"],
     }
@@ -218,6 +228,7 @@ class GANOversampler(BaseOverSampler):
         pac=10,
         loss="wgan-gp",
         max_modes=10,
+        max_categories=100,
         device="auto",
         verbose=False,
     ):
@@ -234,6 +245,7 @@ class GANOversampler(BaseOverSampler):
         self.pac = pac
         self.loss = loss
         self.max_modes = max_modes
+        self.max_categories = max_categories
         self.device = device
         self.verbose = verbose
 
@@ -318,7 +330,9 @@ class GANOversampler(BaseOverSampler):
 
         self.classes_, y_codes = np.unique(y, return_inverse=True)
         continuous, categorical = schema.split(X)
-        self.transformer_ = TabularTransformer(max_modes=self.max_modes).fit(
+        self.transformer_ = TabularTransformer(
+            max_modes=self.max_modes, max_categories=self.max_categories
+        ).fit(
             continuous, categorical, np_rng
         )
         encoded, category_codes = self.transformer_.transform(
@@ -402,7 +416,12 @@ class GANOversampler(BaseOverSampler):
             self.embedding_dim,
             rng,
         )
-        continuous, categorical = self.transformer_.inverse_transform(encoded)
+        # Pooled rare categories are drawn from a NumPy stream seeded by the
+        # torch stream, so the whole generation follows one seed.
+        seed = int(torch.randint(2**31 - 1, (1,), generator=rng, device=rng.device))
+        continuous, categorical = self.transformer_.inverse_transform(
+            encoded, np.random.default_rng(seed)
+        )
         return self._schema.restore(continuous, categorical)
 
     def sample(self, n_samples: int, y: Any):
@@ -450,6 +469,64 @@ class GANOversampler(BaseOverSampler):
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         rng = torch.Generator(device=self.device_).manual_seed(int(seed))
         return self._generate(y, int(n_samples), rng)
+
+    # -- persistence ----------------------------------------------------------
+
+    def save(self, path) -> Path:
+        """Save the fitted model to ``path`` in a safe, portable format.
+
+        The file holds the generator's weights (a state dict, read back with
+        ``torch.load(weights_only=True)``) and JSON metadata: parameters, column
+        schema, transformer state, classes, history and versions. Loading it
+        never unpickles arbitrary objects, and a CUDA-trained model loads on a
+        CPU-only machine. The file is written atomically.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write (conventionally ``*.gan``).
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> from sklearn.datasets import make_classification
+        >>> from gan_augment import GANOversampler
+        >>> X, y = make_classification(n_samples=200, weights=[0.9], random_state=0)
+        >>> sampler = GANOversampler(epochs=2, random_state=0)
+        >>> _ = sampler.fit_resample(X, y)
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.gan")
+        >>> _ = sampler.save(path)
+        >>> loaded = GANOversampler.load(path, device="cpu")
+        >>> bool((loaded.sample(3, y=1) == sampler.sample(3, y=1)).all())
+        True
+        """
+        check_is_fitted(self, "generator_")
+        return persistence.save(self, path)
+
+    @classmethod
+    def load(cls, path, device="auto") -> GANOversampler:
+        """Load a model written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+        device : {"auto", "cpu", "cuda", "mps"} or torch.device, default="auto"
+            Where to put the generator.
+
+        Raises
+        ------
+        FileNotFoundError
+            If there is no file at ``path``.
+        ValueError
+            If the file is truncated, corrupted, not a gan-augment model, or
+            written in a newer format version; the message names the file.
+        """
+        return persistence.load(cls, path, device)
 
     # -- pickling -------------------------------------------------------------
 

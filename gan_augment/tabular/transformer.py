@@ -14,10 +14,12 @@ the right activation to each, vectorised over all spans at once.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import BayesianGaussianMixture
@@ -235,6 +237,14 @@ class TabularTransformer:
         subsample): the fit costs ~0.4 s per column at 1,000 rows and ~2 s at
         20,000 on one core, and the modes of a one-dimensional density are
         already well placed with a few thousand points.
+    max_categories : int or None, default=100
+        Most one-hot entries per categorical column. The most frequent
+        ``max_categories - 1`` categories keep their own entry; the rest share
+        one (scikit-learn's ``OrdinalEncoder(max_categories=...)``), and a
+        generated row that lands on the shared entry gets one of those rare
+        categories, drawn by its training frequency. This bounds the width of
+        an encoded row, and so the memory of the fit, whatever the number of
+        categories. None keeps every category.
 
     Examples
     --------
@@ -253,10 +263,12 @@ class TabularTransformer:
         max_modes: int = 10,
         weight_threshold: float = 0.005,
         max_fit_rows: int = 5000,
+        max_categories: int | None = 100,
     ) -> None:
         self.max_modes = max_modes
         self.weight_threshold = weight_threshold
         self.max_fit_rows = max_fit_rows
+        self.max_categories = max_categories
 
     def fit(
         self,
@@ -276,18 +288,61 @@ class TabularTransformer:
             for j in range(continuous.shape[1])
         ]
         self.n_categorical_ = categorical.shape[1]
+        self.categories_, self.pooled_ = [], []
         if self.n_categorical_:
-            self.encoder_ = OrdinalEncoder(dtype=np.int64).fit(categorical)
-            self.categories_ = list(self.encoder_.categories_)
-        else:
-            self.categories_ = []
+            self.encoder_ = OrdinalEncoder(
+                dtype=np.int64, max_categories=self.max_categories
+            ).fit(categorical)
+            infrequent = getattr(
+                self.encoder_, "infrequent_categories_", [None] * self.n_categorical_
+            )
+            for j, (seen, rare) in enumerate(zip(self.encoder_.categories_, infrequent)):
+                if rare is None:
+                    self.categories_.append(seen)
+                    self.pooled_.append(None)
+                    continue
+                self.categories_.append(seen[~np.isin(seen, rare)])
+                counts = pd.Series(categorical[:, j]).value_counts()
+                weights = counts.reindex(pd.Index(rare, dtype=object)).to_numpy(float)
+                self.pooled_.append((rare, weights / weights.sum()))
         self.layout_ = self._build_layout()
         return self
 
     @property
     def n_categories(self) -> list[int]:
-        """The number of categories of each categorical column."""
-        return [len(c) for c in self.categories_]
+        """One-hot entries of each categorical column (a pooled entry counts one)."""
+        return [
+            len(c) + (pool is not None) for c, pool in zip(self.categories_, self.pooled_)
+        ]
+
+    def get_state(self) -> dict:
+        """The fitted state as plain values and 1-D arrays (for safe persistence)."""
+        return {
+            "params": {
+                "max_modes": self.max_modes,
+                "weight_threshold": self.weight_threshold,
+                "max_fit_rows": self.max_fit_rows,
+                "max_categories": self.max_categories,
+            },
+            "columns": [dataclasses.asdict(c) for c in self.columns_],
+            "categories": self.categories_,
+            "pooled": [None if p is None else list(p) for p in self.pooled_],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict) -> TabularTransformer:
+        """Rebuild a fitted transformer (for decoding only) from :meth:`get_state`."""
+        transformer = cls(**state["params"])
+        transformer.columns_ = [
+            ContinuousColumn(**{k: np.asarray(v) if isinstance(v, (list, np.ndarray)) else v
+                                for k, v in column.items()})
+            for column in state["columns"]
+        ]
+        transformer.categories_ = list(state["categories"])
+        transformer.pooled_ = [None if p is None else tuple(p) for p in state["pooled"]]
+        transformer.n_categorical_ = len(transformer.categories_)
+        transformer.layout_ = transformer._build_layout()
+        return transformer
 
     def _build_layout(self) -> OutputLayout:
         scalars: list[int] = []
@@ -341,12 +396,15 @@ class TabularTransformer:
             codes = np.zeros((n_rows, 0), dtype=np.int64)
         return encoded, codes
 
-    def inverse_transform(self, encoded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def inverse_transform(
+        self, encoded: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Decode rows into a continuous (float64) and a categorical (object) part.
 
         Continuous values are clipped to their column's training range; each
         one-hot span is read by its arg-max, so categories come only from the
-        training set.
+        training set (a pooled entry becomes one of its rare categories, drawn
+        with ``rng`` by training frequency).
         """
         n_rows = len(encoded)
         continuous = np.empty((n_rows, len(self.columns_)), dtype=np.float64)
@@ -361,5 +419,10 @@ class TabularTransformer:
         categorical = np.empty((n_rows, self.n_categorical_), dtype=object)
         for j, (start, size) in enumerate(self.layout_.categorical_spans):
             code = encoded[:, start : start + size].argmax(axis=1)
-            categorical[:, j] = self.categories_[j][code]
+            frequent = self.categories_[j]
+            pooled = code == len(frequent)
+            categorical[~pooled, j] = frequent[code[~pooled]]
+            if pooled.any():
+                rare, weights = self.pooled_[j]
+                categorical[pooled, j] = rng.choice(rare, size=pooled.sum(), p=weights)
         return continuous, categorical

@@ -26,7 +26,7 @@ def test_bimodal_column_finds_two_modes_and_round_trips():
     assert encoded.dtype == np.float32 and codes.shape == (len(x), 0)
     assert np.abs(encoded[:, 0]).max() <= 0.99
     assert np.allclose(encoded[:, 1:].sum(axis=1), 1)
-    back, _ = t.inverse_transform(encoded)
+    back, _ = t.inverse_transform(encoded, rng)
     np.testing.assert_allclose(back[:, 0], x[:, 0], atol=1e-3 * np.ptp(x))
 
 
@@ -36,7 +36,7 @@ def test_constant_and_huge_columns():
     t = TabularTransformer(max_modes=3).fit(x, np.empty((100, 0), object), rng)
     encoded, _ = t.transform(x, np.empty((100, 0), object), rng)
     assert np.isfinite(encoded).all()
-    back, _ = t.inverse_transform(encoded)
+    back, _ = t.inverse_transform(encoded, rng)
     np.testing.assert_allclose(back, x, rtol=1e-4, atol=1e-12)
 
 
@@ -49,7 +49,7 @@ def test_inverse_clips_to_training_range_and_categories():
     wild[:, 0] = [1.0, -1.0, 0.9, -0.9]
     wild[:, 1] = 1.0
     wild[np.arange(4), 2 + np.array([0, 1, 2, 2])] = 1.0
-    cont, cat = t.inverse_transform(wild)
+    cont, cat = t.inverse_transform(wild, rng)
     assert cont.min() >= x.min() and cont.max() <= x.max()
     assert list(cat[:, 0]) == ["a", "b", "c", "c"]
 
