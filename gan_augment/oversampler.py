@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import hashlib
+import os
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,7 @@ from .schema import TableSchema, check_finite
 from .tabular.data import TabularBatches, generate_encoded
 from .tabular.networks import Discriminator, Generator, initialise
 from .tabular.transformer import TabularTransformer
-from .training import TrainingConfig, train
+from .training import CheckpointConfig, TrainingConfig, train
 
 __all__ = ["GANOversampler"]
 
@@ -136,6 +138,19 @@ class GANOversampler(BaseOverSampler):
     device : {{"auto", "cpu", "cuda", "mps"}} or torch.device, default="auto"
         Where to train. ``"auto"`` picks CUDA when it is available.
 
+    checkpoint_dir : str, path-like or None, default=None
+        Folder for training checkpoints (``checkpoint.pt``), written atomically
+        every ``checkpoint_every`` epochs. None writes none.
+
+    checkpoint_every : int, default=10
+        Epochs between checkpoints.
+
+    resume : bool, default=False
+        Continue training from the checkpoint in ``checkpoint_dir`` when there
+        is one. On the CPU, with an integer ``random_state``, the result is
+        identical to an uninterrupted fit. A checkpoint written for other data
+        or parameters is refused with a ValueError.
+
     verbose : bool, default=False
         Show a progress bar with live losses.
 
@@ -159,7 +174,7 @@ class GANOversampler(BaseOverSampler):
         probabilities for ``minimax``/``non-saturating``, where both approach
         0.5 at equilibrium; raw scores for the other losses).
     n_epochs_ : int
-        Epochs trained.
+        Epochs trained (fewer than asked when training was interrupted).
     n_steps_ : int
         Generator steps trained.
     device_ : torch.device
@@ -209,6 +224,9 @@ class GANOversampler(BaseOverSampler):
         "max_modes": [Interval(Integral, 1, None, closed="left")],
         "max_categories": [Interval(Integral, 2, None, closed="left"), None],
         "device": [StrOptions({"auto", "cpu", "cuda", "mps"}), torch.device],
+        "checkpoint_dir": [str, os.PathLike, None],
+        "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
+        "resume": ["boolean"],
         "verbose": ["verbose"],
     }
 
@@ -230,6 +248,9 @@ class GANOversampler(BaseOverSampler):
         max_modes=10,
         max_categories=100,
         device="auto",
+        checkpoint_dir=None,
+        checkpoint_every=10,
+        resume=False,
         verbose=False,
     ):
         super().__init__(sampling_strategy=sampling_strategy)
@@ -247,6 +268,9 @@ class GANOversampler(BaseOverSampler):
         self.max_modes = max_modes
         self.max_categories = max_categories
         self.device = device
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+        self.resume = resume
         self.verbose = verbose
 
     # -- validation -----------------------------------------------------------
@@ -380,14 +404,15 @@ class GANOversampler(BaseOverSampler):
             learning_rate=self.learning_rate,
             pac=self.pac,
             loss=LOSSES[self.loss],
+            checkpoint=self._checkpoint_config(encoded, y_codes),
             verbose=self.verbose,
         )
-        history = train(generator, discriminator, source, config, torch_rng)
+        result = train(generator, discriminator, source, config, torch_rng)
         del source
-        self.generator_ = generator.eval()
-        self.history_ = pd.DataFrame(history).set_index("epoch")
-        self.n_epochs_ = epochs
-        self.n_steps_ = epochs * steps_per_epoch
+        self.generator_ = generator
+        self.history_ = pd.DataFrame(result.history).set_index("epoch")
+        self.n_epochs_ = result.epochs_done
+        self.n_steps_ = result.epochs_done * steps_per_epoch
 
         X_new, y_new = [X], [y]
         for label, n_samples in self.sampling_strategy_.items():
@@ -402,6 +427,22 @@ class GANOversampler(BaseOverSampler):
         else:
             X_res = np.concatenate(X_new)
         return X_res, np.concatenate(y_new)
+
+    def _checkpoint_config(
+        self, encoded: np.ndarray, y_codes: np.ndarray
+    ) -> CheckpointConfig | None:
+        if self.checkpoint_dir is None:
+            return None
+        # What makes a checkpoint valid for this fit: the encoded data, the labels
+        # and every parameter that shapes training (not where or how to report).
+        digest = hashlib.sha256(np.ascontiguousarray(encoded).tobytes())
+        digest.update(np.ascontiguousarray(y_codes).tobytes())
+        ignored = {"checkpoint_dir", "checkpoint_every", "resume", "verbose", "device"}
+        params = {k: v for k, v in self.get_params().items() if k not in ignored}
+        digest.update(repr(sorted(params.items(), key=str)).encode())
+        return CheckpointConfig(
+            Path(self.checkpoint_dir), self.checkpoint_every, self.resume, digest.hexdigest()
+        )
 
     # -- generation -----------------------------------------------------------
 

@@ -1,30 +1,60 @@
-"""The training loop: alternating discriminator and generator steps.
+"""The training loop: alternating discriminator and generator steps, and its faults.
 
 The loop takes plain ``nn.Module``s (a generator of ``[noise, cond]`` and a
 discriminator of ``(rows, cond)``) and a *batch source* that knows the data
 domain (:class:`gan_augment.tabular.data.TabularBatches` for tables). It owns
-the optimisers, the steps, the per-epoch history and the progress bar, and
-knows nothing of pandas or of the user's columns.
+the optimisers, the steps, the per-epoch history, the progress bar, the
+checkpoints and the handling of faults, and knows nothing of pandas or of the
+user's columns.
 
-Losses are accumulated on the device and read back once per epoch, so a step
-never waits for a host-device copy.
+Faults:
+
+* **Non-finite values.** Every step checks that both losses are finite (one
+  host-device read per step); every epoch checks the generator's weights. On
+  a fault, training rolls back to the last good state (weights, optimiser
+  state and random stream, saved at epoch boundaries), halves the learning
+  rate and goes on; after ``max_retries`` faults it stops with a
+  ``FloatingPointError`` that says what to try. A generator with non-finite
+  weights is never returned.
+* **Interruption.** A ``KeyboardInterrupt`` restores the generator as it was
+  at the end of the last complete epoch and ends training with it (a :class:`TrainingWarning` says
+  how far it got); one during the first epoch propagates.
+* **Checkpoints.** With a :class:`CheckpointConfig`, the state is written
+  every ``every`` epochs (atomically); ``resume=True`` continues from the file
+  and, on the CPU, gives bit-identical results to an uninterrupted run.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+import copy
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .exceptions import TrainingWarning
 from .losses import GANLoss, gradient_penalty
 
-__all__ = ["BatchSource", "TrainingConfig", "HISTORY_COLUMNS", "train"]
+__all__ = [
+    "BatchSource",
+    "CheckpointConfig",
+    "HISTORY_COLUMNS",
+    "TrainingConfig",
+    "TrainingResult",
+    "train",
+]
 
 HISTORY_COLUMNS = ("generator_loss", "discriminator_loss", "d_real", "d_fake")
+CHECKPOINT_FILE = "checkpoint.pt"
+
+# The last good state is saved at an epoch boundary at most this often (in
+# generator steps), so that data sets with one-step epochs do not pay for a
+# copy of both networks and optimisers at every step.
+_SNAPSHOT_STEPS = 25
 
 
 class BatchSource(Protocol):
@@ -40,6 +70,28 @@ class BatchSource(Protocol):
 
     def condition_loss(self, raw: torch.Tensor, batch: Any) -> torch.Tensor:
         """Extra generator loss that makes outputs honour the conditions."""
+
+
+@dataclass
+class CheckpointConfig:
+    """Where and how often to checkpoint, and whether to resume.
+
+    Attributes
+    ----------
+    directory : Path
+    every : int
+        Epochs between checkpoints.
+    resume : bool
+        Continue from ``directory / "checkpoint.pt"`` when it exists.
+    fingerprint : str
+        Identifies the data and parameters; a checkpoint with another
+        fingerprint is refused.
+    """
+
+    directory: Path
+    every: int
+    resume: bool
+    fingerprint: str
 
 
 @dataclass
@@ -61,6 +113,9 @@ class TrainingConfig:
     loss : GANLoss
     gp_weight : float
         Weight of the WGAN-GP gradient penalty.
+    max_retries : int
+        Roll-backs after non-finite values before giving up.
+    checkpoint : CheckpointConfig or None
     verbose : bool
         Show a tqdm progress bar with live losses.
     """
@@ -74,7 +129,251 @@ class TrainingConfig:
     pac: int
     loss: GANLoss
     gp_weight: float = 10.0
+    max_retries: int = 3
+    checkpoint: CheckpointConfig | None = None
     verbose: bool = False
+
+
+@dataclass
+class TrainingResult:
+    """What training produced besides the trained modules.
+
+    Attributes
+    ----------
+    history : dict of list
+        Per completed epoch: ``epoch`` and the mean of each of
+        :data:`HISTORY_COLUMNS`.
+    rollbacks : int
+        How many times non-finite values were rolled back.
+    interrupted : bool
+        Whether a ``KeyboardInterrupt`` ended training early.
+    """
+
+    history: dict[str, list[float]] = field(
+        default_factory=lambda: {"epoch": [], **{k: [] for k in HISTORY_COLUMNS}}
+    )
+    rollbacks: int = 0
+    interrupted: bool = False
+
+    @property
+    def epochs_done(self) -> int:
+        return len(self.history["epoch"])
+
+
+class _NonFinite(Exception):
+    """A loss or a weight became NaN or infinite."""
+
+
+class _Trainer:
+    def __init__(self, generator, discriminator, source, config, rng) -> None:
+        self.g, self.d, self.source, self.config, self.rng = (
+            generator, discriminator, source, config, rng,
+        )
+        self.device = next(generator.parameters()).device
+        betas = (0.5, 0.9)
+        self.opt_g = torch.optim.Adam(generator.parameters(), lr=config.learning_rate, betas=betas)
+        self.opt_d = torch.optim.Adam(
+            discriminator.parameters(), lr=config.learning_rate, betas=betas
+        )
+        self.result = TrainingResult()
+
+    # -- one step, one epoch ---------------------------------------------------
+
+    def _fake(self, cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        noise = torch.randn(
+            self.config.batch_size, self.config.noise_dim, generator=self.rng, device=self.device
+        )
+        raw = self.g(torch.cat([noise, cond], dim=1))
+        return raw, self.source.activate(raw, self.rng)
+
+    def _step(self) -> torch.Tensor:
+        config, loss, b = self.config, self.config.loss, self.config.batch_size
+        for _ in range(config.n_critic):
+            real, batch = self.source.sample(b, self.rng)
+            with torch.no_grad():
+                _, fake = self._fake(batch.cond)
+            real_scores = self.d(real, batch.cond)
+            fake_scores = self.d(fake, batch.cond)
+            loss_d = loss.discriminator(real_scores, fake_scores)
+            if loss.gradient_penalty:
+                loss_d = loss_d + config.gp_weight * gradient_penalty(
+                    self.d, real, fake, batch.cond, config.pac, self.rng
+                )
+            self.opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            self.opt_d.step()
+
+        _, batch = self.source.sample(b, self.rng)
+        raw, fake = self._fake(batch.cond)
+        fake_scores = self.d(fake, batch.cond)
+        loss_g = loss.generator(fake_scores) + self.source.condition_loss(raw, batch)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_g.step()
+
+        summary = torch.stack(
+            [
+                loss_g.detach(),
+                loss_d.detach(),
+                _score_summary(real_scores.detach(), loss.probabilistic),
+                _score_summary(fake_scores.detach(), loss.probabilistic),
+            ]
+        )
+        if not bool(torch.isfinite(summary[:2]).all()):
+            raise _NonFinite
+        return summary
+
+    def _epoch(self) -> list[float]:
+        totals = torch.zeros(len(HISTORY_COLUMNS), device=self.device)
+        for _ in range(self.config.steps_per_epoch):
+            totals += self._step()
+        weights = torch.stack([p.isfinite().all() for p in self.g.parameters()])
+        if not bool(weights.all()):
+            raise _NonFinite
+        return (totals / self.config.steps_per_epoch).tolist()
+
+    # -- state: snapshots and checkpoints ----------------------------------------
+
+    def _state(self) -> dict:
+        return {
+            "generator": self.g.state_dict(),
+            "discriminator": self.d.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "rng": self.rng.get_state(),
+            "history": self.result.history,
+            "rollbacks": self.result.rollbacks,
+        }
+
+    def _snapshot(self) -> dict:
+        return copy.deepcopy(self._state())
+
+    def _restore(self, state: dict) -> None:
+        self.g.load_state_dict(state["generator"])
+        self.d.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.rng.set_state(state["rng"])
+        self.result.history = copy.deepcopy(state["history"])
+        self.result.rollbacks = state["rollbacks"]
+
+    def _checkpoint_path(self) -> Path:
+        return Path(self.config.checkpoint.directory) / CHECKPOINT_FILE
+
+    def _save_checkpoint(self) -> None:
+        from .persistence import atomic_write
+
+        state = {**self._state(), "fingerprint": self.config.checkpoint.fingerprint}
+        state["rng"] = state["rng"].cpu()
+        atomic_write(self._checkpoint_path(), lambda handle: torch.save(state, handle))
+
+    def _load_checkpoint(self) -> None:
+        path = self._checkpoint_path()
+        if not path.exists():
+            return
+        try:
+            state = torch.load(path, map_location=self.device, weights_only=True)
+        except Exception as exc:
+            raise ValueError(
+                f"Cannot resume from checkpoint '{path}': it is truncated or corrupted "
+                f"({exc}). Delete it, or fit with resume=False."
+            ) from exc
+        if state.get("fingerprint") != self.config.checkpoint.fingerprint:
+            raise ValueError(
+                f"Cannot resume from checkpoint '{path}': it was written for other data "
+                "or other parameters. Use another checkpoint_dir, or fit with "
+                "resume=False to start again."
+            )
+        state["rng"] = state["rng"].cpu()
+        self._restore(state)
+
+    # -- the loop ------------------------------------------------------------------
+
+    def run(self) -> TrainingResult:
+        config = self.config
+        if config.checkpoint is not None and config.checkpoint.resume:
+            self._load_checkpoint()
+        self.g.train()
+        self.d.train()
+        bar = tqdm(
+            total=config.epochs,
+            initial=self.result.epochs_done,
+            disable=not config.verbose,
+            desc="GANOversampler",
+            unit="epoch",
+        )
+        good = self._snapshot()
+        last_generator = copy.deepcopy(self.g.state_dict())
+        steps_since_snapshot = 0
+        try:
+            while self.result.epochs_done < config.epochs:
+                epoch = self.result.epochs_done + 1
+                try:
+                    means = self._epoch()
+                except _NonFinite:
+                    self._roll_back(good, epoch)
+                    steps_since_snapshot = 0
+                    continue
+                self._record(epoch, means, bar)
+                last_generator = copy.deepcopy(self.g.state_dict())
+                steps_since_snapshot += config.steps_per_epoch
+                if steps_since_snapshot >= _SNAPSHOT_STEPS:
+                    good = self._snapshot()
+                    steps_since_snapshot = 0
+                if config.checkpoint is not None and epoch % config.checkpoint.every == 0:
+                    self._save_checkpoint()
+        except KeyboardInterrupt:
+            # History grows only when an epoch completes, so it already matches
+            # the generator saved at the end of the last complete epoch.
+            self.g.load_state_dict(last_generator)
+            if self.result.epochs_done == 0:
+                raise
+            self.result.interrupted = True
+            warnings.warn(
+                f"Training was interrupted (KeyboardInterrupt); keeping the generator "
+                f"from epoch {self.result.epochs_done} of {config.epochs}.",
+                TrainingWarning,
+                stacklevel=4,
+            )
+        finally:
+            bar.close()
+        self.g.eval()
+        return self.result
+
+    def _roll_back(self, good: dict, epoch: int) -> None:
+        rollbacks = self.result.rollbacks + 1
+        if rollbacks > self.config.max_retries:
+            raise FloatingPointError(
+                f"GAN training diverged (NaN or infinite values) {rollbacks} times; the "
+                f"last time in epoch {epoch}, even after halving the learning rate "
+                f"{self.config.max_retries} times. Try a smaller learning_rate, "
+                "loss='wgan-gp', a smaller n_critic, or check X for extreme values."
+            )
+        self._restore(good)
+        self.result.rollbacks = rollbacks
+        for optimiser in (self.opt_g, self.opt_d):
+            for group in optimiser.param_groups:
+                group["lr"] *= 0.5
+        good.update(self._snapshot())
+        warnings.warn(
+            f"Non-finite loss or weights in epoch {epoch}: rolled back to epoch "
+            f"{self.result.epochs_done} and halved the learning rate (to "
+            f"{self.opt_g.param_groups[0]['lr']:.3g}).",
+            TrainingWarning,
+            stacklevel=5,
+        )
+
+    def _record(self, epoch: int, means: list[float], bar) -> None:
+        history = self.result.history
+        history["epoch"].append(epoch)
+        for key, value in zip(HISTORY_COLUMNS, means):
+            history[key].append(value)
+        bar.update(1)
+        if self.config.verbose:
+            bar.set_postfix(
+                g=f"{means[0]:.3f}", d=f"{means[1]:.3f}",
+                d_real=f"{means[2]:.3f}", d_fake=f"{means[3]:.3f}",
+            )
 
 
 def _score_summary(scores: torch.Tensor, probabilistic: bool) -> torch.Tensor:
@@ -87,86 +386,20 @@ def train(
     source: BatchSource,
     config: TrainingConfig,
     rng: torch.Generator,
-) -> dict[str, list[float]]:
+) -> TrainingResult:
     """Train ``generator`` against ``discriminator`` on batches from ``source``.
+
+    The generator is left in eval mode.
 
     Returns
     -------
-    history : dict of list of float
-        Per epoch: ``epoch`` and the mean of each of :data:`HISTORY_COLUMNS`.
+    TrainingResult
 
     Raises
     ------
     FloatingPointError
-        If a loss becomes NaN or infinite.
+        If values stay non-finite after ``config.max_retries`` roll-backs.
+    ValueError
+        If ``config.checkpoint.resume`` finds a checkpoint it cannot use.
     """
-    device = next(generator.parameters()).device
-    betas = (0.5, 0.9)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=config.learning_rate, betas=betas)
-    opt_d = torch.optim.Adam(
-        discriminator.parameters(), lr=config.learning_rate, betas=betas
-    )
-    loss = config.loss
-    b = config.batch_size
-    generator.train()
-    discriminator.train()
-
-    def fake_rows(cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        noise = torch.randn(b, config.noise_dim, generator=rng, device=device)
-        raw = generator(torch.cat([noise, cond], dim=1))
-        return raw, source.activate(raw, rng)
-
-    history: dict[str, list[float]] = {"epoch": [], **{k: [] for k in HISTORY_COLUMNS}}
-    bar = tqdm(
-        range(config.epochs), disable=not config.verbose, desc="GANOversampler", unit="epoch"
-    )
-    for epoch in bar:
-        totals = torch.zeros(len(HISTORY_COLUMNS), device=device)
-        for _ in range(config.steps_per_epoch):
-            for _ in range(config.n_critic):
-                real, batch = source.sample(b, rng)
-                with torch.no_grad():
-                    _, fake = fake_rows(batch.cond)
-                real_scores = discriminator(real, batch.cond)
-                fake_scores = discriminator(fake, batch.cond)
-                loss_d = loss.discriminator(real_scores, fake_scores)
-                if loss.gradient_penalty:
-                    loss_d = loss_d + config.gp_weight * gradient_penalty(
-                        discriminator, real, fake, batch.cond, config.pac, rng
-                    )
-                opt_d.zero_grad(set_to_none=True)
-                loss_d.backward()
-                opt_d.step()
-
-            _, batch = source.sample(b, rng)
-            raw, fake = fake_rows(batch.cond)
-            fake_scores = discriminator(fake, batch.cond)
-            loss_g = loss.generator(fake_scores) + source.condition_loss(raw, batch)
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
-
-            totals += torch.stack(
-                [
-                    loss_g.detach(),
-                    loss_d.detach(),
-                    _score_summary(real_scores.detach(), loss.probabilistic),
-                    _score_summary(fake_scores.detach(), loss.probabilistic),
-                ]
-            )
-        means = (totals / config.steps_per_epoch).tolist()
-        if not all(math.isfinite(v) for v in means):
-            raise FloatingPointError(
-                f"GAN training diverged at epoch {epoch + 1}: the losses became "
-                f"NaN or infinite ({dict(zip(HISTORY_COLUMNS, means))}). Try a "
-                "smaller learning_rate, or loss='wgan-gp'."
-            )
-        history["epoch"].append(epoch + 1)
-        for key, value in zip(HISTORY_COLUMNS, means):
-            history[key].append(value)
-        if config.verbose:
-            bar.set_postfix(
-                g=f"{means[0]:.3f}", d=f"{means[1]:.3f}",
-                d_real=f"{means[2]:.3f}", d_fake=f"{means[3]:.3f}",
-            )
-    return history
+    return _Trainer(generator, discriminator, source, config, rng).run()
