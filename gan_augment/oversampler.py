@@ -28,10 +28,10 @@ from . import persistence
 from .device import resolve_device
 from .losses import LOSSES
 from .schema import TableSchema, check_finite
-from .tabular.data import TabularBatches, generate_encoded
+from .tabular.data import TabularBatches, ValidationScore, generate_encoded
 from .tabular.networks import Discriminator, Generator, initialise
 from .tabular.transformer import TabularTransformer
-from .training import CheckpointConfig, TrainingConfig, train
+from .training import CheckpointConfig, EarlyStopping, TrainingConfig, train
 
 __all__ = ["GANOversampler"]
 
@@ -41,6 +41,8 @@ __all__ = ["GANOversampler"]
 AUTO_EPOCHS = 300
 AUTO_MIN_STEPS = 1000
 AUTO_MAX_STEPS = 3000
+# With early_stopping, the generator is scored about this often (generator steps).
+_VALIDATION_STEPS = 50
 
 
 def _check_frame_shape(X: pd.DataFrame) -> None:
@@ -138,6 +140,23 @@ class GANOversampler(BaseOverSampler):
     device : {{"auto", "cpu", "cuda", "mps"}} or torch.device, default="auto"
         Where to train. ``"auto"`` picks CUDA when it is available.
 
+    early_stopping : bool, default=False
+        Off by default because it cost quality where measured (see the
+        reliability guide): it trains 2.3-3x faster but the minority share on
+        the two-moons test fell from 0.94-0.98 to 0.69-0.94 and yeast4's
+        balanced accuracy from 0.810/0.894 to 0.743/0.877. When on: hold out ``validation_fraction`` of the rows of each class (never
+        leaving fewer than 2 to train on), score the generator about every 50
+        generator steps by the class-conditional maximum mean discrepancy
+        between generated and held-out rows, stop when the score has not
+        improved for ``n_iter_no_change`` checks, and keep the best generator.
+        ``history_`` then has a ``validation`` column.
+
+    validation_fraction : float, default=0.1
+        Share of each class held out for early stopping.
+
+    n_iter_no_change : int, default=5
+        Checks without improvement before early stopping.
+
     checkpoint_dir : str, path-like or None, default=None
         Folder for training checkpoints (``checkpoint.pt``), written atomically
         every ``checkpoint_every`` epochs. None writes none.
@@ -177,6 +196,9 @@ class GANOversampler(BaseOverSampler):
         Epochs trained (fewer than asked when training was interrupted).
     n_steps_ : int
         Generator steps trained.
+    best_epoch_ : int or None
+        With ``early_stopping``, the epoch whose generator was kept (the best
+        validation score); None otherwise.
     device_ : torch.device
         Where the generator lives.
     n_features_in_ : int
@@ -224,6 +246,9 @@ class GANOversampler(BaseOverSampler):
         "max_modes": [Interval(Integral, 1, None, closed="left")],
         "max_categories": [Interval(Integral, 2, None, closed="left"), None],
         "device": [StrOptions({"auto", "cpu", "cuda", "mps"}), torch.device],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "checkpoint_dir": [str, os.PathLike, None],
         "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
         "resume": ["boolean"],
@@ -248,6 +273,9 @@ class GANOversampler(BaseOverSampler):
         max_modes=10,
         max_categories=100,
         device="auto",
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
         checkpoint_dir=None,
         checkpoint_every=10,
         resume=False,
@@ -268,6 +296,9 @@ class GANOversampler(BaseOverSampler):
         self.max_modes = max_modes
         self.max_categories = max_categories
         self.device = device
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
         self.resume = resume
@@ -363,10 +394,11 @@ class GANOversampler(BaseOverSampler):
             continuous, categorical, np_rng
         )
         layout = self.transformer_.layout_
+        train_rows, val_rows = self._validation_split(y_codes, np_rng)
         source = TabularBatches(
-            encoded,
-            y_codes,
-            category_codes,
+            encoded[train_rows],
+            y_codes[train_rows],
+            category_codes[train_rows],
             len(self.classes_),
             self.transformer_.n_categories,
             layout,
@@ -394,7 +426,20 @@ class GANOversampler(BaseOverSampler):
             self.device_,
             torch_rng,
         )
-        epochs, steps_per_epoch = self._training_budget(len(y))
+        epochs, steps_per_epoch = self._training_budget(len(train_rows))
+        early_stopping = None
+        if val_rows.size:
+            score = ValidationScore(
+                encoded[val_rows],
+                y_codes[val_rows],
+                self._conditions,
+                layout,
+                self.embedding_dim,
+                self.device_,
+                seed=int(random_state.randint(np.iinfo(np.int32).max)),
+            )
+            every = max(1, -(-_VALIDATION_STEPS // steps_per_epoch))
+            early_stopping = EarlyStopping(score, every, self.n_iter_no_change)
         config = TrainingConfig(
             epochs=epochs,
             steps_per_epoch=steps_per_epoch,
@@ -404,15 +449,18 @@ class GANOversampler(BaseOverSampler):
             learning_rate=self.learning_rate,
             pac=self.pac,
             loss=LOSSES[self.loss],
-            checkpoint=self._checkpoint_config(encoded, y_codes),
+            checkpoint=self._checkpoint_config(encoded[train_rows], y_codes[train_rows]),
+            early_stopping=early_stopping,
             verbose=self.verbose,
         )
         result = train(generator, discriminator, source, config, torch_rng)
         del source
         self.generator_ = generator
-        self.history_ = pd.DataFrame(result.history).set_index("epoch")
+        history = pd.DataFrame(result.history).set_index("epoch")
+        self.history_ = history if early_stopping else history.drop(columns="validation")
         self.n_epochs_ = result.epochs_done
         self.n_steps_ = result.epochs_done * steps_per_epoch
+        self.best_epoch_ = result.best_epoch
 
         X_new, y_new = [X], [y]
         for label, n_samples in self.sampling_strategy_.items():
@@ -427,6 +475,24 @@ class GANOversampler(BaseOverSampler):
         else:
             X_res = np.concatenate(X_new)
         return X_res, np.concatenate(y_new)
+
+    def _validation_split(
+        self, y_codes: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Row indices to train on and to hold out for early stopping.
+
+        Without early stopping every row trains (and no random number is drawn).
+        """
+        every_row = np.arange(len(y_codes))
+        if not self.early_stopping:
+            return every_row, every_row[:0]
+        held_out = []
+        for c in range(len(self.classes_)):
+            rows = rng.permutation(np.flatnonzero(y_codes == c))
+            n_val = min(int(self.validation_fraction * len(rows)), len(rows) - 2)
+            held_out.append(rows[: max(n_val, 0)])
+        val_rows = np.sort(np.concatenate(held_out))
+        return np.setdiff1d(every_row, val_rows), val_rows
 
     def _checkpoint_config(
         self, encoded: np.ndarray, y_codes: np.ndarray

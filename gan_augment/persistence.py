@@ -189,6 +189,7 @@ def save(estimator: GANOversampler, path: str | os.PathLike) -> Path:
         "feature_names_in_": getattr(estimator, "feature_names_in_", None),
         "n_epochs_": estimator.n_epochs_,
         "n_steps_": estimator.n_steps_,
+        "best_epoch_": estimator.best_epoch_,
         "history_": {k: list(v) for k, v in estimator.history_.reset_index().items()},
         "schema": {
             "columns": None if schema.columns is None else list(schema.columns),
@@ -304,5 +305,6 @@ def load(cls: type, path: str | os.PathLike, device: str | torch.device = "auto"
     estimator.continuous_features_ = estimator._schema.continuous_indices
     estimator.n_epochs_ = fitted["n_epochs_"]
     estimator.n_steps_ = fitted["n_steps_"]
+    estimator.best_epoch_ = fitted["best_epoch_"]
     estimator.history_ = pd.DataFrame(fitted["history_"]).set_index("epoch")
     return estimator

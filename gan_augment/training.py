@@ -30,6 +30,7 @@ import copy
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import torch
@@ -42,6 +43,7 @@ from .losses import GANLoss, gradient_penalty
 __all__ = [
     "BatchSource",
     "CheckpointConfig",
+    "EarlyStopping",
     "HISTORY_COLUMNS",
     "TrainingConfig",
     "TrainingResult",
@@ -95,6 +97,26 @@ class CheckpointConfig:
 
 
 @dataclass
+class EarlyStopping:
+    """Stop when a validation score has not improved for a while.
+
+    Attributes
+    ----------
+    score : callable (generator) -> float
+        Lower is better; called with the generator in eval mode.
+    every : int
+        Epochs between scores.
+    patience : int
+        Scores without improvement before training stops; the generator with
+        the best score is then kept.
+    """
+
+    score: Callable[[nn.Module], float]
+    every: int
+    patience: int
+
+
+@dataclass
 class TrainingConfig:
     """How long and how to train.
 
@@ -116,6 +138,7 @@ class TrainingConfig:
     max_retries : int
         Roll-backs after non-finite values before giving up.
     checkpoint : CheckpointConfig or None
+    early_stopping : EarlyStopping or None
     verbose : bool
         Show a tqdm progress bar with live losses.
     """
@@ -131,6 +154,7 @@ class TrainingConfig:
     gp_weight: float = 10.0
     max_retries: int = 3
     checkpoint: CheckpointConfig | None = None
+    early_stopping: EarlyStopping | None = None
     verbose: bool = False
 
 
@@ -147,13 +171,20 @@ class TrainingResult:
         How many times non-finite values were rolled back.
     interrupted : bool
         Whether a ``KeyboardInterrupt`` ended training early.
+    best_epoch : int or None
+        With early stopping, the epoch whose generator was kept.
     """
 
     history: dict[str, list[float]] = field(
-        default_factory=lambda: {"epoch": [], **{k: [] for k in HISTORY_COLUMNS}}
+        default_factory=lambda: {
+            "epoch": [], **{k: [] for k in HISTORY_COLUMNS}, "validation": []
+        }
     )
     rollbacks: int = 0
     interrupted: bool = False
+    best_epoch: int | None = None
+    best_score: float = float("inf")
+    checks_without_improvement: int = 0
 
     @property
     def epochs_done(self) -> int:
@@ -176,6 +207,7 @@ class _Trainer:
             discriminator.parameters(), lr=config.learning_rate, betas=betas
         )
         self.result = TrainingResult()
+        self.best_generator: dict | None = None
 
     # -- one step, one epoch ---------------------------------------------------
 
@@ -243,6 +275,10 @@ class _Trainer:
             "rng": self.rng.get_state(),
             "history": self.result.history,
             "rollbacks": self.result.rollbacks,
+            "best": self.best_generator,
+            "best_epoch": self.result.best_epoch,
+            "best_score": self.result.best_score,
+            "checks_without_improvement": self.result.checks_without_improvement,
         }
 
     def _snapshot(self) -> dict:
@@ -256,6 +292,10 @@ class _Trainer:
         self.rng.set_state(state["rng"])
         self.result.history = copy.deepcopy(state["history"])
         self.result.rollbacks = state["rollbacks"]
+        self.best_generator = copy.deepcopy(state["best"])
+        self.result.best_epoch = state["best_epoch"]
+        self.result.best_score = state["best_score"]
+        self.result.checks_without_improvement = state["checks_without_improvement"]
 
     def _checkpoint_path(self) -> Path:
         return Path(self.config.checkpoint.directory) / CHECKPOINT_FILE
@@ -316,16 +356,30 @@ class _Trainer:
                     continue
                 self._record(epoch, means, bar)
                 last_generator = copy.deepcopy(self.g.state_dict())
+                stop = self._validate(epoch)
                 steps_since_snapshot += config.steps_per_epoch
                 if steps_since_snapshot >= _SNAPSHOT_STEPS:
                     good = self._snapshot()
                     steps_since_snapshot = 0
                 if config.checkpoint is not None and epoch % config.checkpoint.every == 0:
                     self._save_checkpoint()
+                if stop:
+                    warnings.warn(
+                        f"Early stopping after epoch {epoch} of {config.epochs}: the "
+                        f"validation score has not improved for "
+                        f"{config.early_stopping.patience} checks; keeping the "
+                        f"generator of epoch {self.result.best_epoch}.",
+                        TrainingWarning,
+                        stacklevel=4,
+                    )
+                    break
         except KeyboardInterrupt:
             # History grows only when an epoch completes, so it already matches
             # the generator saved at the end of the last complete epoch.
             self.g.load_state_dict(last_generator)
+            history = self.result.history
+            if len(history["validation"]) < len(history["epoch"]):
+                history["validation"].append(float("nan"))
             if self.result.epochs_done == 0:
                 raise
             self.result.interrupted = True
@@ -337,8 +391,28 @@ class _Trainer:
             )
         finally:
             bar.close()
+        if self.best_generator is not None and not self.result.interrupted:
+            self.g.load_state_dict(self.best_generator)
         self.g.eval()
         return self.result
+
+    def _validate(self, epoch: int) -> bool:
+        """Score the generator if due; whether training should stop."""
+        stopping = self.config.early_stopping
+        if stopping is None or epoch % stopping.every:
+            self.result.history["validation"].append(float("nan"))
+            return False
+        self.g.eval()
+        score = stopping.score(self.g)
+        self.g.train()
+        self.result.history["validation"].append(score)
+        if score < self.result.best_score:
+            self.result.best_score, self.result.best_epoch = score, epoch
+            self.best_generator = copy.deepcopy(self.g.state_dict())
+            self.result.checks_without_improvement = 0
+            return False
+        self.result.checks_without_improvement += 1
+        return self.result.checks_without_improvement >= stopping.patience
 
     def _roll_back(self, good: dict, epoch: int) -> None:
         rollbacks = self.result.rollbacks + 1
