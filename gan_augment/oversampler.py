@@ -227,7 +227,7 @@ class GANOversampler(BaseOverSampler):
     >>> X, y = make_classification(n_samples=300, weights=[0.9], random_state=0)
     >>> sampler = GANOversampler(epochs=5, random_state=0)
     >>> X_res, y_res = sampler.fit_resample(X, y)
-    >>> sorted(Counter(y_res).items())
+    >>> sorted(Counter(y_res.tolist()).items())
     [(0, 269), (1, 269)]
     """
 
