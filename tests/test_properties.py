@@ -65,6 +65,8 @@ def _check_table(X: pd.DataFrame, rows: pd.DataFrame) -> None:
     assert list(rows.columns) == list(X.columns)
     assert rows.dtypes.to_dict() == X.dtypes.to_dict()
     assert not rows.isna().any().any()
+    if rows.empty:  # balanced classes: nothing to generate
+        return
     for name, column in X.items():
         new = rows[name]
         if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(
