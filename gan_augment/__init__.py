@@ -4,7 +4,12 @@ The heart of the package is :class:`GANOversampler`, an imbalanced-learn
 over-sampler that drops into an ``imblearn.pipeline.Pipeline``.
 """
 
+import logging
+
 from .oversampler import GANOversampler
+
+# A library logs, the application decides where it goes.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __version__ = "0.1.0"
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import logging
 import os
+import time
+import warnings
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,7 @@ from sklearn.utils.validation import (
 
 from . import persistence
 from .device import resolve_device
+from .exceptions import SmallClassWarning
 from .losses import LOSSES
 from .schema import TableSchema, check_finite
 from .tabular.data import TabularBatches, ValidationScore, generate_encoded
@@ -35,12 +39,16 @@ from .training import CheckpointConfig, EarlyStopping, TrainingConfig, train
 
 __all__ = ["GANOversampler"]
 
+logger = logging.getLogger(__name__)
+
 # Default training budget (epochs="auto"): 300 epochs' worth of generator steps,
 # kept between these bounds so that tiny data sets still get enough updates and
 # large ones do not train for hours (a step costs the same whatever the rows).
 AUTO_EPOCHS = 300
 AUTO_MIN_STEPS = 1000
 AUTO_MAX_STEPS = 3000
+# Classes to over-sample with fewer rows than this get a SmallClassWarning.
+SMALL_CLASS_ROWS = 10
 # With early_stopping, the generator is scored about this often (generator steps).
 _VALIDATION_STEPS = 50
 
@@ -347,18 +355,30 @@ class GANOversampler(BaseOverSampler):
             )
 
     def _check_class_counts(self, y: np.ndarray) -> None:
+        """Refuse classes to over-sample with under 2 rows; warn under SMALL_CLASS_ROWS."""
         labels, counts = np.unique(y, return_counts=True)
         count = dict(zip(labels.tolist(), counts.tolist()))
-        too_small = {
+        targets = {
             np.asarray(c).tolist(): count[c]
             for c, n in self.sampling_strategy_.items()
-            if n > 0 and count[c] < 2
+            if n > 0
         }
+        too_small = {c: n for c, n in targets.items() if n < 2}
         if too_small:
             raise ValueError(
                 f"Class(es) {too_small} (label: number of samples) have fewer than 2 "
                 "samples; GANOversampler needs at least 2 samples of each class it "
                 "over-samples."
+            )
+        small = {c: n for c, n in targets.items() if n < SMALL_CLASS_ROWS}
+        if small:
+            warnings.warn(
+                f"Class(es) {small} (label: number of samples) have fewer than "
+                f"{SMALL_CLASS_ROWS} samples to learn from: a GAN learns little from so "
+                "few rows, and interpolation (imblearn.over_sampling.SMOTE) is likely "
+                "the better tool for them.",
+                SmallClassWarning,
+                stacklevel=4,
             )
 
     def _training_budget(self, n_rows: int) -> tuple[int, int]:
@@ -384,6 +404,7 @@ class GANOversampler(BaseOverSampler):
         )
 
         self.classes_, y_codes = np.unique(y, return_inverse=True)
+        start = time.perf_counter()
         continuous, categorical = schema.split(X)
         self.transformer_ = TabularTransformer(
             max_modes=self.max_modes, max_categories=self.max_categories
@@ -394,6 +415,11 @@ class GANOversampler(BaseOverSampler):
             continuous, categorical, np_rng
         )
         layout = self.transformer_.layout_
+        logger.info(
+            "Encoded %d rows x %d columns (%d categorical) into %d features in %.1f s.",
+            len(y), schema.n_features, len(schema.categorical_indices), layout.width,
+            time.perf_counter() - start,
+        )
         train_rows, val_rows = self._validation_split(y_codes, np_rng)
         source = TabularBatches(
             encoded[train_rows],
@@ -453,7 +479,15 @@ class GANOversampler(BaseOverSampler):
             early_stopping=early_stopping,
             verbose=self.verbose,
         )
+        logger.info(
+            "Training on %s: %d epochs x %d steps of %d rows, loss=%s.",
+            self.device_, epochs, steps_per_epoch, self.batch_size, self.loss,
+        )
+        start = time.perf_counter()
         result = train(generator, discriminator, source, config, torch_rng)
+        logger.info(
+            "Trained %d epochs in %.1f s.", result.epochs_done, time.perf_counter() - start
+        )
         del source
         self.generator_ = generator
         history = pd.DataFrame(result.history).set_index("epoch")

@@ -27,6 +27,7 @@ Faults:
 from __future__ import annotations
 
 import copy
+import logging
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,8 @@ __all__ = [
     "TrainingResult",
     "train",
 ]
+
+logger = logging.getLogger(__name__)
 
 HISTORY_COLUMNS = ("generator_loss", "discriminator_loss", "d_real", "d_fake")
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -443,6 +446,7 @@ class _Trainer:
         for key, value in zip(HISTORY_COLUMNS, means):
             history[key].append(value)
         bar.update(1)
+        logger.debug("epoch %d: %s", epoch, dict(zip(HISTORY_COLUMNS, means)))
         if self.config.verbose:
             bar.set_postfix(
                 g=f"{means[0]:.3f}", d=f"{means[1]:.3f}",
