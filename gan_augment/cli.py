@@ -1,0 +1,413 @@
+"""The ``gan-augment`` command: balance a CSV or Parquet table from the shell.
+
+``gan-augment fit-resample IN --target COL --out OUT`` reads a table, fits a
+:class:`~gan_augment.GANOversampler` on it with the target column as the class
+label, and writes the balanced table (the original rows first, then the
+generated ones; same columns in the same order) to ``OUT``.
+
+Every constructor parameter of the estimator is an option, generated from its
+``get_params()`` and typed by its default (``--epochs 300``, ``--loss hinge``,
+``--generator-dims 256 256``, ``--early-stopping``, ...), so a parameter added
+to the estimator is an option without touching this module. Values are checked
+by the estimator's own validation.
+
+Exit status: 0 on success; 2 on a usage mistake (a missing or unreadable input,
+an unsupported file extension, an unknown column, a bad option value, an output
+folder that does not exist), reported as one ``gan-augment: error: ...`` line
+on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import re
+import sys
+import textwrap
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pandas as pd
+from sklearn.utils._param_validation import Interval
+
+from . import __version__
+from .oversampler import GANOversampler
+from .persistence import atomic_write
+
+__all__ = ["main", "build_parser"]
+
+PROG = "gan-augment"
+#: File formats, by (lower-case) extension.
+FORMATS = {".csv": "CSV", ".parquet": "Parquet"}
+#: Parameters that have their own options instead of a generated one.
+_OWN_OPTIONS = {"categorical_features": "--categorical", "verbose": "--quiet"}
+#: Help texts for parameters whose docstring opens with no useful one-liner.
+_HELP_OVERRIDES = {
+    "sampling_strategy": (
+        "Which classes to over-sample: a float (binary targets only) is the wanted "
+        "minority/majority ratio after resampling."
+    ),
+    "random_state": "Seed (an int) for reproducible output; 'none' for a fresh one.",
+    "early_stopping": (
+        "Hold out validation_fraction of each class and stop when the generator "
+        "stops improving (off by default: it cost quality where measured)."
+    ),
+}
+
+MAIN_EXAMPLES = """\
+examples:
+  gan-augment fit-resample train.csv --target label --out balanced.csv
+  gan-augment fit-resample train.parquet --target label --out balanced.parquet \\
+      --epochs 300 --random-state 0
+  gan-augment fit-resample --help
+"""
+
+FIT_RESAMPLE_EXAMPLES = """\
+examples:
+  # balance every class up to the majority, reproducibly
+  gan-augment fit-resample train.csv --target label --out balanced.csv --random-state 0
+
+  # CSV in, Parquet out; name the categorical columns, quieter and faster
+  gan-augment fit-resample train.csv --target label --out balanced.parquet \\
+      --categorical colour city --epochs 100 --quiet
+
+  # over-sample the minority class to half the majority, hinge loss, on the GPU
+  gan-augment fit-resample train.parquet --target y --out out.parquet \\
+      --sampling-strategy 0.5 --loss hinge --device cuda
+
+  # bigger networks, early stopping, checkpoints to resume an interrupted run
+  gan-augment fit-resample big.parquet --target y --out out.parquet \\
+      --generator-dims 512 512 --discriminator-dims 512 512 --early-stopping \\
+      --checkpoint-dir ckpt --resume
+"""
+
+
+class UsageError(Exception):
+    """A mistake of the user's: reported as one line, exit status 2."""
+
+
+# -- options generated from the estimator ------------------------------------------
+
+
+def _parameter_docs() -> dict[str, str]:
+    """First sentence of each parameter's description in the estimator docstring."""
+    doc = inspect.getdoc(GANOversampler) or ""
+    match = re.search(r"^Parameters\n-+\n(.*?)(?=^\S[^\n]*\n-+\n|\Z)", doc, re.M | re.S)
+    if not match:
+        return {}
+    docs: dict[str, str] = {}
+    name, lines = None, []
+    for line in match.group(1).splitlines() + [""]:
+        header = re.match(r"^(\w+) : ", line)
+        if header:
+            name, lines = header.group(1), []
+        elif name is not None and line.strip():
+            lines.append(line.strip())
+        elif name is not None and lines:  # first paragraph done
+            text = " ".join(lines)
+            text = re.sub(r":\w+:`~?([^`]+)`", r"\1", text).replace("``", "")
+            first = re.split(r"(?<=[.:])\s", text, maxsplit=1)[0]
+            docs[name] = first[:-1] + "." if first.endswith(":") else first
+            name = None
+    return docs
+
+
+def _choices(constraints: Sequence[Any]) -> list[str]:
+    """The string options among a parameter's sklearn constraints."""
+    options: list[str] = []
+    for constraint in constraints:
+        if hasattr(constraint, "options") and isinstance(constraint.options, set):
+            options += sorted(constraint.options)
+    return options
+
+
+def _named(name: str, function: Callable[[str], Any]) -> Callable[[str], Any]:
+    function.__name__ = name  # argparse's "invalid <name> value" message
+    return function
+
+
+def _number(kind: type, allow_none: bool) -> Callable[[str], Any]:
+    """Parse an int or float (and 'none' where None is allowed)."""
+
+    def parse(text: str) -> Any:
+        if allow_none and text.lower() == "none":
+            return None
+        return kind(text)
+
+    return _named(kind.__name__, parse)
+
+
+def _scalar(allow_none: bool) -> Callable[[str], Any]:
+    """Parse an int, else a float, else keep the string ('auto', 'hinge', ...)."""
+
+    def parse(text: str) -> Any:
+        if allow_none and text.lower() == "none":
+            return None
+        for kind in (int, float):
+            try:
+                return kind(text)
+            except ValueError:
+                pass
+        return text
+
+    return _named("value", parse)
+
+
+def _add_estimator_options(parser: argparse.ArgumentParser) -> None:
+    """One option per constructor parameter, typed by the parameter's default."""
+    defaults = GANOversampler().get_params(deep=False)
+    # get_params() sorts by name; list the options in the constructor's order.
+    order = [n for n in inspect.signature(GANOversampler).parameters if n in defaults]
+    docs = _parameter_docs()
+    group = parser.add_argument_group(
+        "estimator options",
+        "GANOversampler's constructor parameters (see its documentation); values\n"
+        "are checked by the estimator.",
+    )
+    for name in order + sorted(set(defaults) - set(order)):
+        if name in _OWN_OPTIONS:
+            continue
+        default = defaults[name]
+        constraints = GANOversampler._parameter_constraints.get(name, [])
+        allow_none = (
+            default is None or None in constraints or "random_state" in constraints
+        )
+        help_text = _HELP_OVERRIDES.get(name) or docs.get(name, "")
+        choices = _choices(constraints)
+        if choices:
+            numeric = any(isinstance(c, Interval) for c in constraints)
+            help_text += f" {'Or one' if numeric else 'One'} of: {', '.join(choices)}."
+        if allow_none and default is not None:
+            help_text += " 'none' for None."
+        shown = " ".join(map(str, default)) if isinstance(default, tuple) else default
+        help_text += f" (default: {shown})"
+        kwargs: dict[str, Any] = {
+            "dest": name,
+            "default": argparse.SUPPRESS,  # unset options keep the estimator default
+            "help": help_text.strip().replace("%", "%%"),
+        }
+        if isinstance(default, bool):
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif isinstance(default, (tuple, list)):
+            item = type(default[0]) if default else str
+            parse = _number(item, False) if item in (int, float) else str
+            kwargs.update(nargs="+", type=parse, metavar=item.__name__.upper())
+        elif isinstance(default, (int, float)):
+            kwargs.update(type=_number(type(default), allow_none),
+                          metavar=type(default).__name__.upper())
+        elif default is None and str in constraints:  # paths
+            kwargs.update(type=str, metavar="PATH")
+        else:  # 'auto'-like strings, None-default values
+            kwargs.update(type=_scalar(allow_none), metavar=name.split("_")[-1].upper())
+        group.add_argument("--" + name.replace("_", "-"), **kwargs)
+
+
+def _estimator_params(args: argparse.Namespace) -> dict[str, Any]:
+    """The constructor parameters given on the command line, typed like the defaults."""
+    defaults = GANOversampler().get_params(deep=False)
+    params = {}
+    for name, default in defaults.items():
+        if name in _OWN_OPTIONS or not hasattr(args, name):
+            continue
+        value = getattr(args, name)
+        params[name] = tuple(value) if isinstance(default, tuple) else value
+    return params
+
+
+# -- the parser --------------------------------------------------------------------
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keep the examples' layout; wrap the rest."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=32)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``gan-augment`` argument parser (for ``main`` and documentation tools)."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Balance imbalanced tables with a conditional GAN (GANOversampler).",
+        epilog=MAIN_EXAMPLES,
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    fit = commands.add_parser(
+        "fit-resample",
+        help="balance a CSV or Parquet table and write it out",
+        description=textwrap.fill(
+            "Read IN (.csv or .parquet), fit a GANOversampler with --target as the "
+            "class label, and write the balanced table to OUT (.csv or .parquet): "
+            "the original rows first, then the generated ones, with IN's columns "
+            "in IN's order. OUT is written atomically. A summary line goes to stderr.",
+            78,
+        ),
+        epilog=FIT_RESAMPLE_EXAMPLES,
+        formatter_class=_Formatter,
+    )
+    fit.add_argument(
+        "input", metavar="IN", type=Path, help="input table (.csv or .parquet)"
+    )
+    fit.add_argument("--target", "-t", required=True, metavar="COL",
+                     help="the class label column")
+    fit.add_argument("--out", "-o", required=True, type=Path, metavar="OUT",
+                     help="output table (.csv or .parquet); its folder must exist")
+    fit.add_argument(
+        "--categorical", nargs="*", metavar="COL", default=None,
+        help="the categorical feature columns (none given: every feature is "
+        "continuous); default: the object, category, string and bool columns",
+    )
+    fit.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    _add_estimator_options(fit)
+    return parser
+
+
+# -- reading and writing -----------------------------------------------------------
+
+
+def _format(path: Path, role: str) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise UsageError(
+            f"unsupported {role} file extension {path.suffix or '(none)'!r} for "
+            f"'{path}'; use {' or '.join(FORMATS)}"
+        )
+    return suffix
+
+
+def _read(path: Path) -> pd.DataFrame:
+    suffix = _format(path, "input")
+    if not path.exists():
+        raise UsageError(f"input file '{path}' does not exist")
+    try:
+        if suffix == ".csv":
+            return pd.read_csv(path)
+        return pd.read_parquet(path, engine="pyarrow").reset_index(drop=True)
+    except (OSError, ValueError, ImportError) as exc:  # ArrowInvalid is a ValueError
+        raise UsageError(f"cannot read '{path}' as {FORMATS[suffix]}: {_message(exc)}")
+
+
+def _write(table: pd.DataFrame, path: Path) -> None:
+    def write(handle: BinaryIO) -> None:
+        if path.suffix.lower() == ".csv":
+            table.to_csv(handle, index=False)
+        else:
+            table.to_parquet(handle, engine="pyarrow", index=False)
+
+    try:
+        atomic_write(path, write)
+    except OSError as exc:
+        raise UsageError(f"cannot write '{path}': {_message(exc)}")
+
+
+# -- running -----------------------------------------------------------------------
+
+
+def _message(exc: BaseException) -> str:
+    """An exception's message on one line."""
+    text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+    text = " ".join(str(text).split())
+    return text or type(exc).__name__
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"{PROG}: warning: {_message(Warning(str(message)))}", file=sys.stderr)
+
+
+def _fit_resample(args: argparse.Namespace) -> None:
+    in_path, out_path = args.input, args.out
+    _format(out_path, "output")
+    if not out_path.parent.is_dir():
+        raise UsageError(f"output folder '{out_path.parent}' does not exist")
+    table = _read(in_path)
+    columns = list(table.columns)
+    if args.target not in columns:
+        raise UsageError(f"--target column {args.target!r} is not in '{in_path}'; "
+                         f"its columns are {columns}")
+    categorical: Any = "auto"
+    if args.categorical is not None:
+        if args.target in args.categorical:
+            raise UsageError(f"--categorical names the target column {args.target!r}")
+        unknown = [c for c in args.categorical if c not in columns]
+        if unknown:
+            raise UsageError(f"--categorical column(s) {unknown} are not in '{in_path}'; "
+                             f"its columns are {columns}")
+        categorical = list(args.categorical)
+
+    X, y = table.drop(columns=args.target), table[args.target]
+    start = time.perf_counter()
+    try:
+        sampler = GANOversampler(
+            **_estimator_params(args),
+            categorical_features=categorical,
+            verbose=not args.quiet,
+        )
+        X_res, y_res = sampler.fit_resample(X, y)
+    except (ValueError, TypeError, KeyError, FileNotFoundError) as exc:
+        raise UsageError(_message(exc))
+    seconds = time.perf_counter() - start
+
+    out = pd.DataFrame(X_res).reset_index(drop=True)
+    labels = pd.Series(y_res, name=args.target).reset_index(drop=True)
+    if labels.dtype != y.dtype:
+        labels = labels.astype(y.dtype)
+    out.insert(columns.index(args.target), args.target, labels)
+    _write(out, out_path)
+
+    added = {label: n for label, n in sampler.sampling_strategy_.items() if n > 0}
+    per_class = ", ".join(f"{label}: +{n}" for label, n in added.items()) or "none"
+    print(
+        f"{PROG}: {len(table)} rows in, {sum(added.values())} added ({per_class}), "
+        f"{len(out)} rows written to '{out_path}' in {seconds:.1f} s",
+        file=sys.stderr,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``gan-augment`` command line.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments, without the program name; ``sys.argv[1:]`` when None.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 2 on a usage mistake (reported as one
+        ``gan-augment: error: ...`` line on stderr).
+
+    Raises
+    ------
+    SystemExit
+        For ``--help`` and ``--version`` (status 0) and for argparse's own usage
+        errors, such as a missing ``--target`` or a non-integer ``--batch-size``
+        (status 2).
+
+    Examples
+    --------
+    >>> from gan_augment.cli import main
+    >>> main(["fit-resample", "train.csv", "--target", "label",
+    ...       "--out", "balanced.parquet", "--epochs", "100",
+    ...       "--random-state", "0"])  # doctest: +SKIP
+    0
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            if args.command == "fit-resample":
+                _fit_resample(args)
+    except UsageError as exc:
+        print(f"{PROG}: error: {_message(exc)}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,231 @@
+"""End-to-end tests of the ``gan-augment`` command line (``gan_augment.cli``)."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gan_augment import GANOversampler, __version__
+from gan_augment.cli import build_parser, main
+
+needs_pyarrow = pytest.mark.skipif(
+    importlib.util.find_spec("pyarrow") is None, reason="pyarrow is not installed"
+)
+
+#: The FAST settings of conftest.py, as command-line options.
+FAST_ARGS = [
+    "--epochs", "2",
+    "--batch-size", "50",
+    "--embedding-dim", "8",
+    "--generator-dims", "16",
+    "--discriminator-dims", "16",
+    "--pac", "5",
+    "--max-modes", "1",
+    "--device", "cpu",
+    "--random-state", "0",
+    "--quiet",
+]
+N_ROWS, N_MINORITY = 200, 40
+
+
+@pytest.fixture
+def table() -> pd.DataFrame:
+    """200 rows: float, int, string target (20% 'yes'), object and bool columns."""
+    rng = np.random.default_rng(0)
+    target = np.array(["yes"] * N_MINORITY + ["no"] * (N_ROWS - N_MINORITY))
+    rng.shuffle(target)
+    return pd.DataFrame(
+        {
+            "x": rng.normal(size=N_ROWS).round(3),
+            "count": rng.integers(0, 10, N_ROWS),
+            "target": target,  # not last: it must come back where it was
+            "color": rng.choice(["red", "green", "blue"], N_ROWS),
+            "flag": rng.random(N_ROWS) < 0.3,
+        }
+    )
+
+
+@pytest.fixture
+def csv(tmp_path: Path, table: pd.DataFrame) -> Path:
+    path = tmp_path / "in.csv"
+    table.to_csv(path, index=False)
+    return path
+
+
+def run(in_path: Path | str, out_path: Path | str, *extra: str, fast: bool = True) -> int:
+    argv = ["fit-resample", str(in_path), "--target", "target", "--out", str(out_path)]
+    return main(argv + (FAST_ARGS if fast else []) + list(extra))
+
+
+def read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+
+
+def check_balanced(out: pd.DataFrame, original: pd.DataFrame) -> None:
+    assert list(out.columns) == list(original.columns)
+    assert out["target"].value_counts().to_dict() == {"no": 160, "yes": 160}
+    # The original rows come first, unchanged; the generated ones are 'yes'.
+    pd.testing.assert_frame_equal(out.iloc[:N_ROWS], original)
+    assert (out["target"].iloc[N_ROWS:] == "yes").all()
+    assert set(out["color"]) <= {"red", "green", "blue"}
+
+
+@pytest.mark.parametrize(
+    "suffix", [".csv", pytest.param(".parquet", marks=needs_pyarrow)]
+)
+def test_round_trip(csv, tmp_path, capsys, suffix):
+    out_path = tmp_path / f"out{suffix}"
+    assert run(csv, out_path) == 0
+    out = read(out_path)
+    check_balanced(out, pd.read_csv(csv))
+    assert out["flag"].dtype == bool and out["count"].dtype == np.int64
+    # One summary line on stderr: rows in, rows added per class, seconds.
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "200 rows in" in err[0] and "yes: +120" in err[0] and err[0].endswith(" s")
+    # Nothing else is left in the folder (no temporary files).
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in.csv", out_path.name])
+
+
+@needs_pyarrow
+def test_parquet_input(csv, tmp_path):
+    parquet = tmp_path / "in.parquet"
+    pd.read_csv(csv).to_parquet(parquet)
+    assert run(parquet, tmp_path / "out.csv") == 0
+    check_balanced(pd.read_csv(tmp_path / "out.csv"), pd.read_csv(csv))
+
+
+def test_categorical(csv, tmp_path):
+    out_path = tmp_path / "out.csv"
+    assert run(csv, out_path, "--categorical", "color", "flag", "count") == 0
+    out = pd.read_csv(out_path)
+    check_balanced(out, pd.read_csv(csv))
+    # 'count' was modelled as a category: generated values are seen values.
+    assert set(out["count"].iloc[N_ROWS:]) <= set(out["count"].iloc[:N_ROWS])
+
+
+def test_same_seed_same_file(csv, tmp_path):
+    assert run(csv, tmp_path / "a.csv") == 0
+    assert run(csv, tmp_path / "b.csv") == 0
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
+def test_sampling_strategy_float(csv, tmp_path):
+    assert run(csv, tmp_path / "out.csv", "--sampling-strategy", "0.5") == 0
+    counts = pd.read_csv(tmp_path / "out.csv")["target"].value_counts().to_dict()
+    assert counts == {"no": 160, "yes": 80}
+
+
+def test_options_typed_by_default():
+    """Every constructor parameter has an option, typed like its default."""
+    args = build_parser().parse_args(
+        "fit-resample in.csv --target y --out out.csv --epochs 3 "
+        "--sampling-strategy 0.5 --generator-dims 16 32 --early-stopping "
+        "--max-categories none --random-state 0 --checkpoint-dir 123 "
+        "--learning-rate 1e-3 --loss hinge --no-resume".split()
+    )
+    given = vars(args)
+    assert given["epochs"] == 3 and given["sampling_strategy"] == 0.5
+    assert given["generator_dims"] == [16, 32] and given["early_stopping"] is True
+    assert given["max_categories"] is None and given["random_state"] == 0
+    assert given["checkpoint_dir"] == "123" and given["learning_rate"] == 0.001
+    assert given["loss"] == "hinge" and given["resume"] is False
+    assert "batch_size" not in given  # unset options keep the estimator default
+
+
+def test_every_parameter_is_an_option(capsys):
+    with pytest.raises(SystemExit):
+        main(["fit-resample", "--help"])
+    help_text = capsys.readouterr().out
+    for name in GANOversampler().get_params():
+        if name not in {"categorical_features", "verbose"}:
+            assert "--" + name.replace("_", "-") in help_text
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"gan-augment {__version__}"
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["fit-resample", "--help"]])
+def test_help(capsys, argv):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out and "gan-augment fit-resample" in out
+
+
+def test_console_script():
+    script = Path(sys.executable).parent / "gan-augment"  # this environment's script
+    if not script.exists():
+        script = shutil.which("gan-augment")
+    assert script, "the gan-augment console script is not installed"
+    done = subprocess.run(
+        [str(script), "--version"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"gan-augment {__version__}"
+
+
+USER_ERRORS = {
+    "missing input": (["fit-resample", "{tmp}/missing.csv", "--target", "target",
+                       "--out", "{tmp}/out.csv"], "does not exist"),
+    "unknown target": (["fit-resample", "{csv}", "--target", "nope",
+                        "--out", "{tmp}/out.csv"], "--target column 'nope'"),
+    "unknown categorical": (["fit-resample", "{csv}", "--target", "target",
+                             "--out", "{tmp}/out.csv", "--categorical", "color", "nope"],
+                            "['nope']"),
+    "target as categorical": (["fit-resample", "{csv}", "--target", "target",
+                               "--out", "{tmp}/out.csv", "--categorical", "target"],
+                              "target column"),
+    "bad loss": (["fit-resample", "{csv}", "--target", "target",
+                  "--out", "{tmp}/out.csv", "--loss", "bogus"], "'loss' parameter"),
+    "bad epochs": (["fit-resample", "{csv}", "--target", "target",
+                    "--out", "{tmp}/out.csv", "--epochs", "many"], "'epochs' parameter"),
+    "zero epochs": (["fit-resample", "{csv}", "--target", "target",
+                     "--out", "{tmp}/out.csv", "--epochs", "0"], "'epochs' parameter"),
+    "batch not a multiple of pac": (["fit-resample", "{csv}", "--target", "target",
+                                     "--out", "{tmp}/out.csv", "--batch-size", "52"],
+                                    "multiple of pac"),
+    "bad input extension": (["fit-resample", "{tmp}/in.txt", "--target", "target",
+                             "--out", "{tmp}/out.csv"], "extension '.txt'"),
+    "bad output extension": (["fit-resample", "{csv}", "--target", "target",
+                              "--out", "{tmp}/out.xlsx"], "extension '.xlsx'"),
+    "missing output folder": (["fit-resample", "{csv}", "--target", "target",
+                               "--out", "{tmp}/nope/out.csv"], "does not exist"),
+    "unreadable input": (["fit-resample", "{tmp}/bad.parquet", "--target", "target",
+                          "--out", "{tmp}/out.csv"], "cannot read"),
+}
+
+
+@pytest.mark.parametrize("argv, expected", USER_ERRORS.values(), ids=USER_ERRORS)
+def test_user_errors(csv, tmp_path, capsys, argv, expected):
+    (tmp_path / "in.txt").write_text("x,target\n1,a\n")
+    (tmp_path / "bad.parquet").write_bytes(b"not a parquet file")
+    before = sorted(tmp_path.iterdir())
+    argv = [a.format(tmp=tmp_path, csv=csv) for a in argv]
+    # The fast options go first so that the case's own value wins.
+    assert main(argv[:6] + FAST_ARGS + argv[6:]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("gan-augment: error: "), err
+    assert expected in err and "Traceback" not in err
+    assert sorted(tmp_path.iterdir()) == before  # no output, no temporary file
+
+
+def test_argparse_usage_error(capsys):
+    """Values of the wrong type are argparse's usage errors: status 2 too."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit-resample", "in.csv", "--target", "y", "--out", "o.csv",
+              "--batch-size", "many"])
+    assert exit_info.value.code == 2
+    assert "invalid int value: 'many'" in capsys.readouterr().err
