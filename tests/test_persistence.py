@@ -166,3 +166,18 @@ def test_save_is_atomic(fitted_frame, tmp_path, monkeypatch):
         fitted_frame.save(path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.gan"]
+
+
+def test_round_trip_with_pooled_rare_categories(fast, tmp_path):
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        {"x": rng.normal(size=200), "city": rng.choice([f"c{i}" for i in range(12)], 200)}
+    )
+    y = np.array([0] * 150 + [1] * 50)
+    sampler = GANOversampler(max_categories=4, random_state=0, **fast)
+    sampler.fit_resample(X, y)
+    assert sampler.transformer_.pooled_[0] is not None
+    loaded = GANOversampler.load(sampler.save(tmp_path / "m.gan"), device="cpu")
+    a, b = sampler.sample(200, 1), loaded.sample(200, 1)
+    pd.testing.assert_frame_equal(a, b)
+    assert set(b["city"]) <= set(X["city"]) and b["city"].nunique() > 3
