@@ -408,9 +408,7 @@ class GANOversampler(BaseOverSampler):
         continuous, categorical = schema.split(X)
         self.transformer_ = TabularTransformer(
             max_modes=self.max_modes, max_categories=self.max_categories
-        ).fit(
-            continuous, categorical, np_rng
-        )
+        ).fit(continuous, categorical, np_rng)
         encoded, category_codes = self.transformer_.transform(
             continuous, categorical, np_rng
         )
@@ -421,10 +419,13 @@ class GANOversampler(BaseOverSampler):
             time.perf_counter() - start,
         )
         train_rows, val_rows = self._validation_split(y_codes, np_rng)
+        # Without a hold-out, a view: the encoded set is never copied.
+        rows = train_rows if val_rows.size else slice(None)
+        train_encoded, train_y = encoded[rows], y_codes[rows]
         source = TabularBatches(
-            encoded[train_rows],
-            y_codes[train_rows],
-            category_codes[train_rows],
+            train_encoded,
+            train_y,
+            category_codes[rows],
             len(self.classes_),
             self.transformer_.n_categories,
             layout,
@@ -452,7 +453,7 @@ class GANOversampler(BaseOverSampler):
             self.device_,
             torch_rng,
         )
-        epochs, steps_per_epoch = self._training_budget(len(train_rows))
+        epochs, steps_per_epoch = self._training_budget(len(train_y))
         early_stopping = None
         if val_rows.size:
             score = ValidationScore(
@@ -475,7 +476,7 @@ class GANOversampler(BaseOverSampler):
             learning_rate=self.learning_rate,
             pac=self.pac,
             loss=LOSSES[self.loss],
-            checkpoint=self._checkpoint_config(encoded[train_rows], y_codes[train_rows]),
+            checkpoint=self._checkpoint_config(train_encoded, train_y),
             early_stopping=early_stopping,
             verbose=self.verbose,
         )

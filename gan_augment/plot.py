@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .schema import is_categorical_dtype
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -49,12 +51,6 @@ def _as_frame(X: Any, name: str) -> pd.DataFrame:
     if X.ndim != 2:
         raise ValueError(f"{name} must be 2-D; got an array of shape {X.shape}.")
     return pd.DataFrame(X)
-
-
-def _is_categorical(column: pd.Series) -> bool:
-    # bool counts as numeric for pandas; here it is a category.
-    dtype = column.dtype
-    return pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype)
 
 
 def _same_columns(real: pd.DataFrame, synthetic: pd.DataFrame) -> None:
@@ -220,7 +216,7 @@ def marginals(
         fig.delaxes(ax)
     for ax, column in zip(axes, columns):
         r, s = real[column].dropna(), synthetic[column].dropna()
-        if _is_categorical(real[column]) or _is_categorical(synthetic[column]):
+        if is_categorical_dtype(real[column].dtype) or is_categorical_dtype(synthetic[column].dtype):
             _category_bars(ax, r, s)
         else:
             r, s = r.astype(float), s.astype(float)
@@ -320,7 +316,7 @@ def projection(
     # Positional column names: no clash between int and str names in sklearn.
     real = real.set_axis(range(real.shape[1]), axis=1)
     synthetic = synthetic.set_axis(range(synthetic.shape[1]), axis=1)
-    categorical = np.array([_is_categorical(real[c]) for c in real.columns], dtype=bool)
+    categorical = np.array([is_categorical_dtype(d) for d in real.dtypes], dtype=bool)
     encoder = ColumnTransformer(
         [
             ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),

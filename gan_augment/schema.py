@@ -15,11 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["TableSchema", "check_finite"]
+__all__ = ["TableSchema", "check_finite", "is_categorical_dtype"]
 
 
-def _is_categorical_dtype(dtype: Any) -> bool:
-    """Whether ``"auto"`` treats a DataFrame column of this dtype as categorical."""
+def is_categorical_dtype(dtype: Any) -> bool:
+    """Whether ``categorical_features="auto"`` treats a DataFrame column of this
+    dtype as categorical: category, object, string and bool dtypes."""
     return (
         isinstance(dtype, pd.CategoricalDtype)
         or pd.api.types.is_object_dtype(dtype)
@@ -90,7 +91,7 @@ def _resolve_categorical(
     n_features = len(names)
     if isinstance(categorical_features, str) and categorical_features == "auto":
         if isinstance(X, pd.DataFrame):
-            return np.array([_is_categorical_dtype(d) for d in X.dtypes], dtype=bool)
+            return np.array([is_categorical_dtype(d) for d in X.dtypes], dtype=bool)
         return np.full(n_features, X.dtype == bool)
 
     spec = np.asarray(categorical_features)
