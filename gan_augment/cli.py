@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import json
 import re
 import sys
 import textwrap
@@ -43,7 +44,12 @@ PROG = "gan-augment"
 #: File formats, by (lower-case) extension.
 FORMATS = {".csv": "CSV", ".parquet": "Parquet"}
 #: Parameters that have their own options instead of a generated one.
-_OWN_OPTIONS = {"categorical_features": "--categorical", "verbose": "--quiet"}
+_OWN_OPTIONS = {
+    "categorical_features": "--categorical",
+    "verbose": "--quiet",
+    "dp_epsilon": "--epsilon",
+    "dp_domain": "--dp-domain",
+}
 #: Help texts for parameters whose docstring opens with no useful one-liner.
 _HELP_OVERRIDES = {
     "sampling_strategy": (
@@ -62,6 +68,8 @@ examples:
   gan-augment fit-resample train.csv --target label --out balanced.csv
   gan-augment fit-resample train.parquet --target label --out balanced.parquet \\
       --epochs 300 --random-state 0
+  gan-augment synthesize patients.csv --target outcome --n 100000 --epsilon 1 \
+      --out synthetic.parquet --report report.json
   gan-augment fit-resample --help
 """
 
@@ -82,6 +90,21 @@ examples:
   gan-augment fit-resample big.parquet --target y --out out.parquet \\
       --generator-dims 512 512 --discriminator-dims 512 512 --early-stopping \\
       --checkpoint-dir ckpt --resume
+"""
+
+
+SYNTHESIZE_EXAMPLES = """\
+examples:
+  # 10,000 synthetic rows with the training class shares
+  gan-augment synthesize train.csv --target label --n 10000 --out synthetic.csv
+
+  # differentially private (epsilon 1), with a privacy report on a 20% holdout
+  gan-augment synthesize patients.parquet --target outcome --n 100000 \\
+      --epsilon 1 --out synthetic.parquet --report report.json
+
+  # declare public bounds and categories so that no budget is spent on them
+  gan-augment synthesize patients.csv --target outcome --n 5000 --epsilon 3 \\
+      --dp-domain '{"age": [0, 120], "sex": ["F", "M"]}' --out synthetic.csv
 """
 
 
@@ -263,8 +286,75 @@ def build_parser() -> argparse.ArgumentParser:
         "continuous); default: the object, category, string and bool columns",
     )
     fit.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    _add_privacy_options(fit)
     _add_estimator_options(fit)
+
+    synth = commands.add_parser(
+        "synthesize",
+        help="train on a table and write a fully synthetic one",
+        description=textwrap.fill(
+            "Read IN (.csv or .parquet), fit a GANOversampler with --target as the "
+            "class label, and stream N synthetic rows (label last, with the training "
+            "class shares unless --class-distribution says otherwise) to OUT (.csv "
+            "or .parquet), written atomically. With --epsilon, training is "
+            "differentially private. With --report, a share of IN "
+            "(--holdout-fraction) is held out of training and a privacy report "
+            "(exact copies, distances to closest records, membership-inference "
+            "AUCs, utility) is written as JSON.",
+            78,
+        ),
+        epilog=SYNTHESIZE_EXAMPLES,
+        formatter_class=_Formatter,
+    )
+    synth.add_argument("input", metavar="IN", type=Path, help="input table (.csv or .parquet)")
+    synth.add_argument("--target", "-t", required=True, metavar="COL",
+                       help="the class label column")
+    synth.add_argument("--n", "-n", required=True, type=int, metavar="N",
+                       help="number of synthetic rows to write")
+    synth.add_argument("--out", "-o", required=True, type=Path, metavar="OUT",
+                       help="output table (.csv or .parquet); its folder must exist")
+    synth.add_argument("--report", type=Path, metavar="JSON", default=None,
+                       help="write a privacy report (JSON) computed on a holdout")
+    synth.add_argument("--holdout-fraction", type=float, default=0.2, metavar="FLOAT",
+                       help="share of IN held out for --report (default: 0.2)")
+    synth.add_argument(
+        "--class-distribution", default="original", choices=["original", "balanced"],
+        help="class shares of the synthetic rows (default: original)",
+    )
+    synth.add_argument(
+        "--categorical", nargs="*", metavar="COL", default=None,
+        help="the categorical feature columns (none given: every feature is "
+        "continuous); default: the object, category, string and bool columns",
+    )
+    synth.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    _add_privacy_options(synth)
+    _add_estimator_options(synth)
     return parser
+
+
+def _json_object(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object")
+    return value
+
+
+def _add_privacy_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("differential privacy")
+    group.add_argument(
+        "--epsilon", dest="dp_epsilon", type=float, default=None, metavar="E",
+        help="train with differential privacy at this epsilon (needs Opacus: "
+        'pip install "gan-augment[privacy]"); see also --dp-delta and '
+        "--dp-max-grad-norm",
+    )
+    group.add_argument(
+        "--dp-domain", type=_named("JSON object", _json_object), default=None,
+        metavar="JSON",
+        help='public bounds and categories, e.g. \'{"age": [0, 120], "sex": ["F", "M"]}\'',
+    )
 
 
 # -- reading and writing -----------------------------------------------------------
@@ -319,7 +409,8 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"{PROG}: warning: {_message(Warning(str(message)))}", file=sys.stderr)
 
 
-def _fit_resample(args: argparse.Namespace) -> None:
+def _load(args: argparse.Namespace) -> tuple[pd.DataFrame, Any]:
+    """The input table and the resolved ``categorical_features``, checked."""
     in_path, out_path = args.input, args.out
     _format(out_path, "output")
     if not out_path.parent.is_dir():
@@ -338,15 +429,26 @@ def _fit_resample(args: argparse.Namespace) -> None:
             raise UsageError(f"--categorical column(s) {unknown} are not in '{in_path}'; "
                              f"its columns are {columns}")
         categorical = list(args.categorical)
+    return table, categorical
 
+
+def _sampler(args: argparse.Namespace, categorical: Any) -> GANOversampler:
+    return GANOversampler(
+        **_estimator_params(args),
+        categorical_features=categorical,
+        dp_epsilon=args.dp_epsilon,
+        dp_domain=args.dp_domain,
+        verbose=not args.quiet,
+    )
+
+
+def _fit_resample(args: argparse.Namespace) -> None:
+    table, categorical = _load(args)
+    columns, out_path = list(table.columns), args.out
     X, y = table.drop(columns=args.target), table[args.target]
     start = time.perf_counter()
     try:
-        sampler = GANOversampler(
-            **_estimator_params(args),
-            categorical_features=categorical,
-            verbose=not args.quiet,
-        )
+        sampler = _sampler(args, categorical)
         X_res, y_res = sampler.fit_resample(X, y)
     except (ValueError, TypeError, KeyError, FileNotFoundError) as exc:
         raise UsageError(_message(exc))
@@ -366,6 +468,69 @@ def _fit_resample(args: argparse.Namespace) -> None:
         f"{len(out)} rows written to '{out_path}' in {seconds:.1f} s",
         file=sys.stderr,
     )
+
+
+def _synthesize(args: argparse.Namespace) -> None:
+    if args.n < 0:
+        raise UsageError(f"--n must be a non-negative number of rows; got {args.n}")
+    if args.report is not None:
+        if args.report.suffix.lower() != ".json":
+            raise UsageError(f"--report must name a .json file; got '{args.report}'")
+        if not args.report.parent.is_dir():
+            raise UsageError(f"report folder '{args.report.parent}' does not exist")
+    table, categorical = _load(args)
+    train = table
+    if args.report is not None:
+        # The report needs real rows the model never saw: hold some out.
+        from sklearn.model_selection import train_test_split
+
+        try:
+            train, holdout = train_test_split(
+                table, test_size=args.holdout_fraction, stratify=table[args.target],
+                random_state=0,
+            )
+        except ValueError as exc:
+            raise UsageError(f"cannot hold out rows for --report: {_message(exc)}")
+    X, y = train.drop(columns=args.target), train[args.target]
+    start = time.perf_counter()
+    try:
+        sampler = _sampler(args, categorical).fit(X, y)
+        class_distribution = args.class_distribution
+        sampler.write_dataset(
+            args.out, args.n, class_distribution, target=args.target,
+            progress=not args.quiet,
+        )
+    except (ValueError, TypeError, KeyError, FileNotFoundError, ImportError) as exc:
+        raise UsageError(_message(exc))
+    except OSError as exc:
+        raise UsageError(f"cannot write '{args.out}': {_message(exc)}")
+    seconds = time.perf_counter() - start
+    privacy = (
+        "" if sampler.dp_epsilon_spent_ is None else
+        f", epsilon spent {sampler.dp_epsilon_spent_:.3f} (delta {sampler.dp_delta_:.3g})"
+    )
+    print(
+        f"{PROG}: trained on {len(train)} rows, {args.n} synthetic rows written to "
+        f"'{args.out}' in {seconds:.1f} s{privacy}",
+        file=sys.stderr,
+    )
+    if args.report is not None:
+        from .privacy import report
+
+        X_syn, y_syn = sampler.sample_dataset(min(args.n, len(train)) or len(train))
+        synthetic = pd.DataFrame(X_syn).assign(**{args.target: y_syn})
+        result = report(
+            train[list(synthetic.columns)], holdout[list(synthetic.columns)], synthetic,
+            target=args.target,
+        )
+        metrics = {
+            **result.metrics,
+            "dp_epsilon_spent": sampler.dp_epsilon_spent_,
+            "dp_delta": sampler.dp_delta_,
+        }
+        data = json.dumps(metrics, indent=2).encode()
+        atomic_write(args.report, lambda handle: handle.write(data))
+        print(f"{PROG}: privacy report written to '{args.report}'", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -403,6 +568,8 @@ def main(argv: list[str] | None = None) -> int:
             warnings.showwarning = _show_warning
             if args.command == "fit-resample":
                 _fit_resample(args)
+            else:
+                _synthesize(args)
     except UsageError as exc:
         print(f"{PROG}: error: {_message(exc)}", file=sys.stderr)
         return 2

@@ -7,7 +7,6 @@ import hashlib
 import logging
 import os
 import time
-import warnings
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,11 @@ import numpy as np
 import pandas as pd
 import torch
 from imblearn.over_sampling.base import BaseOverSampler
-from imblearn.utils import Substitution, check_target_type
+from imblearn.utils import Substitution, check_sampling_strategy, check_target_type
 from imblearn.utils._docstring import _random_state_docstring
+from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     check_array,
@@ -29,7 +30,7 @@ from sklearn.utils.validation import (
 
 from . import persistence
 from .device import resolve_device
-from .exceptions import SmallClassWarning
+from .exceptions import SmallClassWarning, warn_user
 from .losses import LOSSES
 from .schema import TableSchema, check_finite
 from .tabular.data import TabularBatches, ValidationScore, generate_encoded
@@ -127,12 +128,15 @@ class GANOversampler(BaseOverSampler):
     n_critic : int, default=1
         Discriminator steps per generator step (the k of Goodfellow et al.).
 
-    pac : int, default=10
-        Rows per pack in the discriminator (PacGAN).
+    pac : int or "auto", default="auto"
+        Rows per pack in the discriminator (PacGAN). ``"auto"`` is 10, or 1
+        under differential privacy (a pack is not one privacy unit).
 
-    loss : {{"wgan-gp", "minimax", "non-saturating", "lsgan", "hinge"}}, \
-            default="wgan-gp"
-        The GAN objective; see :mod:`gan_augment.losses`.
+    loss : {{"auto", "wgan-gp", "minimax", "non-saturating", "lsgan", \
+            "hinge"}}, default="auto"
+        The GAN objective; see :mod:`gan_augment.losses`. ``"auto"`` is
+        ``"wgan-gp"``, or ``"non-saturating"`` under differential privacy (the
+        gradient penalty has no per-example gradients to clip).
 
     max_modes : int, default=10
         Most Gaussian modes per continuous column in the mode-specific
@@ -178,6 +182,32 @@ class GANOversampler(BaseOverSampler):
         identical to an uninterrupted fit. A checkpoint written for other data
         or parameters is refused with a ValueError.
 
+    dp_epsilon : float or None, default=None
+        Train with differential privacy at this epsilon (needs ``pip install
+        "gan-augment[privacy]"``, i.e. Opacus). The discriminator is trained
+        with DP-SGD, and everything else learned from the rows (class sizes,
+        category sets and frequencies, the continuous columns' bounds and
+        modes) comes from noisy counts that spend 10% of the budget; the
+        :doc:`privacy guide <privacy>` says how each is covered. The guarantee
+        covers the fitted model and what :meth:`sample` and
+        :meth:`sample_dataset` generate, not the output of ``fit_resample``,
+        which holds the real rows. None trains without DP.
+
+    dp_delta : float or None, default=None
+        The delta of the guarantee; None is ``1 / (10 * n_samples)``.
+
+    dp_max_grad_norm : float, default=1.0
+        Per-example gradient clipping bound of DP-SGD.
+
+    dp_domain : dict or None, default=None
+        Public knowledge of the columns, which then costs no budget: column
+        (name, or index for arrays) -> ``(low, high)`` bounds for a continuous
+        column (values outside are clipped), or a list of the categories of a
+        categorical one. Columns of pandas ``category`` or ``bool`` dtype
+        declare their categories by their dtype. Undeclared bounds and
+        category sets are read from noisy counts (a category held by too few
+        rows to stand out of the noise is then dropped).
+
     verbose : bool, default=False
         Show a progress bar with live losses.
 
@@ -209,6 +239,20 @@ class GANOversampler(BaseOverSampler):
         validation score); None otherwise.
     device_ : torch.device
         Where the generator lives.
+    dp_epsilon_spent_ : float or None
+        With ``dp_epsilon``: the epsilon spent, by Opacus's RDP accountant, over
+        the statistics' release and the DP-SGD steps actually taken (at most
+        ``dp_epsilon``), at delta ``dp_delta_`` (less a tenth of it, set aside
+        for discovered category sets when some category set is not declared).
+        None without DP.
+    dp_delta_ : float or None
+        With ``dp_epsilon``: the delta of the guarantee.
+    dp_noise_multiplier_ : float or None
+        With ``dp_epsilon``: DP-SGD's noise multiplier.
+    dp_history_ : list of [noise_multiplier, sample_rate, steps] or None
+        With ``dp_epsilon``: the Gaussian mechanisms composed, in the form of
+        Opacus's ``RDPAccountant.history`` (the statistics' release, then the
+        DP-SGD steps), so the accounting can be checked independently.
     n_features_in_ : int
         Number of features seen in fit.
     feature_names_in_ : ndarray of str
@@ -249,8 +293,8 @@ class GANOversampler(BaseOverSampler):
         "discriminator_dims": ["array-like"],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "n_critic": [Interval(Integral, 1, None, closed="left")],
-        "pac": [Interval(Integral, 1, None, closed="left")],
-        "loss": [StrOptions(set(LOSSES))],
+        "pac": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "loss": [StrOptions(set(LOSSES) | {"auto"})],
         "max_modes": [Interval(Integral, 1, None, closed="left")],
         "max_categories": [Interval(Integral, 2, None, closed="left"), None],
         "device": [StrOptions({"auto", "cpu", "cuda", "mps"}), torch.device],
@@ -260,6 +304,10 @@ class GANOversampler(BaseOverSampler):
         "checkpoint_dir": [str, os.PathLike, None],
         "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
         "resume": ["boolean"],
+        "dp_epsilon": [Interval(Real, 0, None, closed="neither"), None],
+        "dp_delta": [Interval(Real, 0, 1, closed="neither"), None],
+        "dp_max_grad_norm": [Interval(Real, 0, None, closed="neither")],
+        "dp_domain": [dict, None],
         "verbose": ["verbose"],
     }
 
@@ -276,8 +324,8 @@ class GANOversampler(BaseOverSampler):
         discriminator_dims=(256, 256),
         learning_rate=2e-4,
         n_critic=1,
-        pac=10,
-        loss="wgan-gp",
+        pac="auto",
+        loss="auto",
         max_modes=10,
         max_categories=100,
         device="auto",
@@ -287,6 +335,10 @@ class GANOversampler(BaseOverSampler):
         checkpoint_dir=None,
         checkpoint_every=10,
         resume=False,
+        dp_epsilon=None,
+        dp_delta=None,
+        dp_max_grad_norm=1.0,
+        dp_domain=None,
         verbose=False,
     ):
         super().__init__(sampling_strategy=sampling_strategy)
@@ -310,6 +362,10 @@ class GANOversampler(BaseOverSampler):
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
         self.resume = resume
+        self.dp_epsilon = dp_epsilon
+        self.dp_delta = dp_delta
+        self.dp_max_grad_norm = dp_max_grad_norm
+        self.dp_domain = dp_domain
         self.verbose = verbose
 
     # -- validation -----------------------------------------------------------
@@ -349,10 +405,26 @@ class GANOversampler(BaseOverSampler):
                 raise ValueError(
                     f"{name} must be a sequence of positive integers; got {dims!r}."
                 )
-        if self.batch_size % self.pac:
+        if self.batch_size % self._pac:
             raise ValueError(
-                f"batch_size={self.batch_size} must be a multiple of pac={self.pac}."
+                f"batch_size={self.batch_size} must be a multiple of pac={self._pac}."
             )
+
+    @property
+    def _private(self) -> bool:
+        return self.dp_epsilon is not None
+
+    @property
+    def _pac(self) -> int:
+        if self.pac == "auto":
+            return 1 if self._private else 10
+        return self.pac
+
+    @property
+    def _loss(self) -> str:
+        if self.loss == "auto":
+            return "non-saturating" if self._private else "wgan-gp"
+        return self.loss
 
     def _check_class_counts(self, y: np.ndarray) -> None:
         """Refuse classes to over-sample with under 2 rows; warn under SMALL_CLASS_ROWS."""
@@ -372,13 +444,12 @@ class GANOversampler(BaseOverSampler):
             )
         small = {c: n for c, n in targets.items() if n < SMALL_CLASS_ROWS}
         if small:
-            warnings.warn(
+            warn_user(
                 f"Class(es) {small} (label: number of samples) have fewer than "
                 f"{SMALL_CLASS_ROWS} samples to learn from: a GAN learns little from so "
                 "few rows, and interpolation (imblearn.over_sampling.SMOTE) is likely "
                 "the better tool for them.",
                 SmallClassWarning,
-                stacklevel=4,
             )
 
     def _training_budget(self, n_rows: int) -> tuple[int, int]:
@@ -391,7 +462,49 @@ class GANOversampler(BaseOverSampler):
 
     # -- fitting --------------------------------------------------------------
 
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train the GAN on ``(X, y)`` without generating rows.
+
+        Use it to make synthetic data with :meth:`sample` or
+        :meth:`sample_dataset`; to balance a training set, use
+        ``fit_resample``, which trains the same way and then adds the rows.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        self : GANOversampler
+        """
+        check_classification_targets(y)
+        X, y, _ = self._check_X_y(X, y)
+        self.sampling_strategy_ = check_sampling_strategy(
+            self.sampling_strategy, y, self._sampling_type
+        )
+        self._fit_model(X, y)
+        return self
+
     def _fit_resample(self, X, y):
+        torch_rng = self._fit_model(X, y)
+        X_new, y_new = [X], [y]
+        for label, n_samples in self.sampling_strategy_.items():
+            if n_samples == 0:
+                continue
+            X_new.append(self._generate(label, n_samples, torch_rng))
+            y_new.append(np.full(n_samples, label, dtype=y.dtype))
+        if isinstance(X, pd.DataFrame):
+            X_res = pd.concat(
+                [X.reset_index(drop=True)] + X_new[1:], ignore_index=True
+            )
+        else:
+            X_res = np.concatenate(X_new)
+        return X_res, np.concatenate(y_new)
+
+    def _fit_model(self, X, y) -> torch.Generator:
+        """Encode, train and keep the generator; the torch stream, for generation."""
         self._check_hyperparameters()
         self._check_class_counts(y)
         schema = self._schema
@@ -406,33 +519,46 @@ class GANOversampler(BaseOverSampler):
         self.classes_, y_codes = np.unique(y, return_inverse=True)
         start = time.perf_counter()
         continuous, categorical = schema.split(X)
-        self.transformer_ = TabularTransformer(
-            max_modes=self.max_modes, max_categories=self.max_categories
-        ).fit(continuous, categorical, np_rng)
-        encoded, category_codes = self.transformer_.transform(
-            continuous, categorical, np_rng
-        )
+        train_rows, val_rows = self._validation_split(y_codes, np_rng)
+        epochs, steps_per_epoch = self._training_budget(len(train_rows))
+        if self._private:
+            from .privacy.preparation import prepare
+
+            private = prepare(
+                self, schema, continuous, categorical, y_codes, len(self.classes_),
+                epochs * steps_per_epoch * self.n_critic, self.device_, np_rng,
+            )
+            self.transformer_, source = private.transformer, private.source
+            self._conditions = private.conditions
+            self._class_weights = private.class_weights
+        else:
+            private = None
+            self.transformer_ = TabularTransformer(
+                max_modes=self.max_modes, max_categories=self.max_categories
+            ).fit(continuous, categorical, np_rng)
+            encoded, category_codes = self.transformer_.transform(
+                continuous, categorical, np_rng
+            )
+            # Without a hold-out, a view: the encoded set is never copied.
+            rows = train_rows if val_rows.size else slice(None)
+            source = TabularBatches(
+                encoded[rows],
+                y_codes[rows],
+                category_codes[rows],
+                len(self.classes_),
+                self.transformer_.n_categories,
+                self.transformer_.layout_,
+                self.device_,
+                pack_size=self._pac,
+            )
+            self._conditions = source.conditions.generation
+            self._class_weights = np.bincount(y_codes).astype(np.float64)
         layout = self.transformer_.layout_
         logger.info(
             "Encoded %d rows x %d columns (%d categorical) into %d features in %.1f s.",
             len(y), schema.n_features, len(schema.categorical_indices), layout.width,
             time.perf_counter() - start,
         )
-        train_rows, val_rows = self._validation_split(y_codes, np_rng)
-        # Without a hold-out, a view: the encoded set is never copied.
-        rows = train_rows if val_rows.size else slice(None)
-        train_encoded, train_y = encoded[rows], y_codes[rows]
-        source = TabularBatches(
-            train_encoded,
-            train_y,
-            category_codes[rows],
-            len(self.classes_),
-            self.transformer_.n_categories,
-            layout,
-            self.device_,
-            pack_size=self.pac,
-        )
-        self._conditions = source.conditions.generation
 
         generator = initialise(
             Generator(
@@ -447,13 +573,12 @@ class GANOversampler(BaseOverSampler):
             Discriminator(
                 layout.width + source.cond_dim,
                 tuple(self.discriminator_dims),
-                self.pac,
+                self._pac,
                 len(self.classes_),
             ),
             self.device_,
             torch_rng,
         )
-        epochs, steps_per_epoch = self._training_budget(len(train_y))
         early_stopping = None
         if val_rows.size:
             score = ValidationScore(
@@ -474,15 +599,20 @@ class GANOversampler(BaseOverSampler):
             noise_dim=self.embedding_dim,
             n_critic=self.n_critic,
             learning_rate=self.learning_rate,
-            pac=self.pac,
-            loss=LOSSES[self.loss],
-            checkpoint=self._checkpoint_config(train_encoded, train_y),
+            pac=self._pac,
+            loss=LOSSES[self._loss],
+            checkpoint=(
+                None if private else self._checkpoint_config(encoded[rows], y_codes[rows])
+            ),
             early_stopping=early_stopping,
+            privacy=None if private is None else private.dpsgd,
             verbose=self.verbose,
         )
         logger.info(
-            "Training on %s: %d epochs x %d steps of %d rows, loss=%s.",
-            self.device_, epochs, steps_per_epoch, self.batch_size, self.loss,
+            "Training on %s: %d epochs x %d steps of %d rows, loss=%s%s.",
+            self.device_, epochs, steps_per_epoch, self.batch_size, self._loss,
+            "" if private is None else
+            f", DP-SGD noise multiplier {private.dpsgd.noise_multiplier:.3g}",
         )
         start = time.perf_counter()
         result = train(generator, discriminator, source, config, torch_rng)
@@ -496,20 +626,20 @@ class GANOversampler(BaseOverSampler):
         self.n_epochs_ = result.epochs_done
         self.n_steps_ = result.epochs_done * steps_per_epoch
         self.best_epoch_ = result.best_epoch
-
-        X_new, y_new = [X], [y]
-        for label, n_samples in self.sampling_strategy_.items():
-            if n_samples == 0:
-                continue
-            X_new.append(self._generate(label, n_samples, torch_rng))
-            y_new.append(np.full(n_samples, label, dtype=y.dtype))
-        if isinstance(X, pd.DataFrame):
-            X_res = pd.concat(
-                [X.reset_index(drop=True)] + X_new[1:], ignore_index=True
+        self.dp_epsilon_spent_ = self.dp_delta_ = self.dp_noise_multiplier_ = None
+        self.dp_history_ = None
+        if private is not None:
+            plan = private.plan
+            plan.history.append((plan.sgd_noise, plan.sample_rate, result.private_steps))
+            self.dp_history_ = [list(entry) for entry in plan.history]
+            self.dp_epsilon_spent_ = plan.spent()
+            self.dp_delta_ = plan.delta
+            self.dp_noise_multiplier_ = plan.sgd_noise
+            logger.info(
+                "Spent epsilon %.3f of %.3f (delta %.3g).",
+                self.dp_epsilon_spent_, plan.epsilon, plan.delta,
             )
-        else:
-            X_res = np.concatenate(X_new)
-        return X_res, np.concatenate(y_new)
+        return torch_rng
 
     def _validation_split(
         self, y_codes: np.ndarray, rng: np.random.Generator
@@ -611,6 +741,88 @@ class GANOversampler(BaseOverSampler):
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         rng = torch.Generator(device=self.device_).manual_seed(int(seed))
         return self._generate(y, int(n_samples), rng)
+
+    def sample_dataset(self, n_samples: int, class_distribution="original"):
+        """A fully synthetic data set of ``n_samples`` rows, labels included.
+
+        Rows are generated in chunks and come in random class order. To write a
+        large data set to disk without holding it in memory, use
+        :meth:`write_dataset`.
+
+        Parameters
+        ----------
+        n_samples : int
+        class_distribution : "original", "balanced" or dict, default="original"
+            ``"original"``: the training data's class shares (their noisy
+            estimate under differential privacy); ``"balanced"``: equal shares;
+            a dict: class label -> weight, normalised (classes left out get no
+            rows). Counts are rounded to sum to ``n_samples``.
+
+        Returns
+        -------
+        X : DataFrame or ndarray of shape (n_samples, n_features_in_)
+            The training columns and dtypes.
+        y : ndarray of shape (n_samples,)
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_classification
+        >>> from gan_augment import GANOversampler
+        >>> X, y = make_classification(n_samples=200, weights=[0.9], random_state=0)
+        >>> model = GANOversampler(epochs=2, random_state=0).fit(X, y)
+        >>> X_syn, y_syn = model.sample_dataset(100, class_distribution="balanced")
+        >>> X_syn.shape, int((y_syn == 1).sum())
+        ((100, 20), 50)
+        """
+        from .export import iter_synthetic
+
+        chunks = list(iter_synthetic(self, n_samples, class_distribution))
+        if not chunks:
+            empty = self._schema.restore(
+                np.empty((0, len(self.continuous_features_))),
+                np.empty((0, len(self.categorical_features_)), dtype=object),
+            )
+            return empty, self.classes_[:0]
+        X = [X for X, _ in chunks]
+        X = pd.concat(X, ignore_index=True) if isinstance(X[0], pd.DataFrame) else np.concatenate(X)
+        return X, np.concatenate([y for _, y in chunks])
+
+    def write_dataset(
+        self,
+        path,
+        n_samples: int,
+        class_distribution="original",
+        *,
+        target: str = "target",
+        progress: bool = False,
+    ) -> Path:
+        """Stream a synthetic data set of ``n_samples`` rows to CSV or Parquet.
+
+        Rows are generated and written 100,000 at a time, so memory does not
+        grow with ``n_samples``; the file appears only when complete (written
+        to a temporary file, then renamed).
+
+        Parameters
+        ----------
+        path : str or path-like
+            A ``.csv`` or ``.parquet`` file (Parquet keeps every dtype).
+        n_samples : int
+        class_distribution : "original", "balanced" or dict, default="original"
+            As for :meth:`sample_dataset`.
+        target : str, default="target"
+            Name of the label column (the last one).
+        progress : bool, default=False
+            Show a progress bar.
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        from .export import write_synthetic
+
+        return write_synthetic(
+            self, path, n_samples, class_distribution, target=target, progress=progress
+        )
 
     # -- persistence ----------------------------------------------------------
 

@@ -198,6 +198,11 @@ def save(estimator: GANOversampler, path: str | os.PathLike) -> Path:
             "categorical": schema.categorical.tolist(),
         },
         "transformer": estimator.transformer_.get_state(),
+        "class_weights": np.asarray(estimator._class_weights, dtype=np.float64).tolist(),
+        "dp_epsilon_spent_": estimator.dp_epsilon_spent_,
+        "dp_delta_": estimator.dp_delta_,
+        "dp_noise_multiplier_": estimator.dp_noise_multiplier_,
+        "dp_history_": estimator.dp_history_,
         "n_classes": estimator._conditions.n_classes,
         "n_pairs": estimator._conditions.n_pairs,
     }
@@ -307,4 +312,9 @@ def load(cls: type, path: str | os.PathLike, device: str | torch.device = "auto"
     estimator.n_steps_ = fitted["n_steps_"]
     estimator.best_epoch_ = fitted["best_epoch_"]
     estimator.history_ = pd.DataFrame(fitted["history_"]).set_index("epoch")
+    # Files written before synthetic export and DP existed lack these.
+    weights = fitted.get("class_weights")
+    estimator._class_weights = None if weights is None else np.asarray(weights)
+    for name in ("dp_epsilon_spent_", "dp_delta_", "dp_noise_multiplier_", "dp_history_"):
+        setattr(estimator, name, fitted.get(name))
     return estimator

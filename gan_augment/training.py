@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from contextlib import contextmanager
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ from tqdm.auto import tqdm
 
 from .exceptions import TrainingWarning
 from .losses import GANLoss, gradient_penalty
+from .privacy.dpsgd import public_pass
 
 __all__ = [
     "BatchSource",
@@ -75,6 +77,10 @@ class BatchSource(Protocol):
 
     def condition_loss(self, raw: torch.Tensor, batch: Any) -> torch.Tensor:
         """Extra generator loss that makes outputs honour the conditions."""
+
+    def sample_conditions(self, n: int, generator: torch.Generator) -> Any:
+        """Conditions for a generator step (``.cond``), drawn without real rows
+        where privacy requires it."""
 
 
 @dataclass
@@ -142,6 +148,11 @@ class TrainingConfig:
         Roll-backs after non-finite values before giving up.
     checkpoint : CheckpointConfig or None
     early_stopping : EarlyStopping or None
+    privacy : gan_augment.privacy.dpsgd.DPSGD or None
+        Train the discriminator with DP-SGD (Opacus); the batch source must then
+        sample rows by Poisson sampling. A non-finite loss then stops training
+        instead of rolling back, since discarded steps would still have spent
+        privacy budget.
     verbose : bool
         Show a tqdm progress bar with live losses.
     """
@@ -158,6 +169,7 @@ class TrainingConfig:
     max_retries: int = 3
     checkpoint: CheckpointConfig | None = None
     early_stopping: EarlyStopping | None = None
+    privacy: Any = None
     verbose: bool = False
 
 
@@ -176,6 +188,8 @@ class TrainingResult:
         Whether a ``KeyboardInterrupt`` ended training early.
     best_epoch : int or None
         With early stopping, the epoch whose generator was kept.
+    private_steps : int
+        DP-SGD steps of the discriminator taken (0 without privacy).
     """
 
     history: dict[str, list[float]] = field(
@@ -188,6 +202,7 @@ class TrainingResult:
     best_epoch: int | None = None
     best_score: float = float("inf")
     checks_without_improvement: int = 0
+    private_steps: int = 0
 
     @property
     def epochs_done(self) -> int:
@@ -209,6 +224,10 @@ class _Trainer:
         self.opt_d = torch.optim.Adam(
             discriminator.parameters(), lr=config.learning_rate, betas=betas
         )
+        if config.privacy is not None:
+            from .privacy.dpsgd import make_private
+
+            self.d, self.opt_d = make_private(discriminator, self.opt_d, config.privacy, rng)
         self.result = TrainingResult()
         self.best_generator: dict | None = None
 
@@ -216,7 +235,7 @@ class _Trainer:
 
     def _fake(self, cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         noise = torch.randn(
-            self.config.batch_size, self.config.noise_dim, generator=self.rng, device=self.device
+            cond.shape[0], self.config.noise_dim, generator=self.rng, device=self.device
         )
         raw = self.g(torch.cat([noise, cond], dim=1))
         return raw, self.source.activate(raw, self.rng)
@@ -225,6 +244,14 @@ class _Trainer:
         config, loss, b = self.config, self.config.loss, self.config.batch_size
         for _ in range(config.n_critic):
             real, batch = self.source.sample(b, self.rng)
+            self.result.private_steps += config.privacy is not None
+            if not len(real):
+                # Only Poisson sampling (DP) gives empty batches.
+                from .privacy.dpsgd import empty_step
+
+                empty_step(self.d, self.opt_d)
+                loss_d = real_scores = fake_scores = real.new_zeros(1)
+                continue
             with torch.no_grad():
                 _, fake = self._fake(batch.cond)
             real_scores = self.d(real, batch.cond)
@@ -235,15 +262,18 @@ class _Trainer:
                     self.d, real, fake, batch.cond, config.pac, self.rng
                 )
             self.opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
+            with _quiet_hooks():
+                loss_d.backward()
             self.opt_d.step()
 
-        _, batch = self.source.sample(b, self.rng)
+        batch = self.source.sample_conditions(b, self.rng)
         raw, fake = self._fake(batch.cond)
-        fake_scores = self.d(fake, batch.cond)
-        loss_g = loss.generator(fake_scores) + self.source.condition_loss(raw, batch)
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
+        with public_pass(self.d):
+            fake_scores = self.d(fake, batch.cond)
+            loss_g = loss.generator(fake_scores) + self.source.condition_loss(raw, batch)
+            self.opt_g.zero_grad(set_to_none=True)
+            with _quiet_hooks():
+                loss_g.backward()
         self.opt_g.step()
 
         summary = torch.stack(
@@ -354,6 +384,13 @@ class _Trainer:
                 try:
                     means = self._epoch()
                 except _NonFinite:
+                    if config.privacy is not None:
+                        raise FloatingPointError(
+                            f"GAN training diverged (NaN or infinite values) in epoch "
+                            f"{epoch}. Under differential privacy training does not "
+                            "roll back (the discarded steps would still have spent "
+                            "budget): try a smaller learning_rate or dp_max_grad_norm."
+                        ) from None
                     self._roll_back(good, epoch)
                     steps_since_snapshot = 0
                     continue
@@ -452,6 +489,15 @@ class _Trainer:
                 g=f"{means[0]:.3f}", d=f"{means[1]:.3f}",
                 d_real=f"{means[2]:.3f}", d_fake=f"{means[3]:.3f}",
             )
+
+
+@contextmanager
+def _quiet_hooks():
+    """Opacus's per-example hooks fire on outputs whose inputs (rows) need no
+    gradient; torch warns about that at every backward pass, harmlessly."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Full backward hook", UserWarning)
+        yield
 
 
 def _score_summary(scores: torch.Tensor, probabilistic: bool) -> torch.Tensor:

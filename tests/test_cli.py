@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pandas as pd
 import pytest
 
 from gan_augment import GANOversampler, __version__
-from gan_augment.cli import build_parser, main
+from gan_augment.cli import _OWN_OPTIONS, build_parser, main
 
 needs_pyarrow = pytest.mark.skipif(
     importlib.util.find_spec("pyarrow") is None, reason="pyarrow is not installed"
@@ -145,8 +146,8 @@ def test_every_parameter_is_an_option(capsys):
         main(["fit-resample", "--help"])
     help_text = capsys.readouterr().out
     for name in GANOversampler().get_params():
-        if name not in {"categorical_features", "verbose"}:
-            assert "--" + name.replace("_", "-") in help_text
+        option = _OWN_OPTIONS.get(name, "--" + name.replace("_", "-"))
+        assert option in help_text
 
 
 def test_version(capsys):
@@ -229,3 +230,51 @@ def test_argparse_usage_error(capsys):
               "--batch-size", "many"])
     assert exit_info.value.code == 2
     assert "invalid int value: 'many'" in capsys.readouterr().err
+
+
+# -- synthesize --------------------------------------------------------------------
+
+
+def test_synthesize_writes_n_rows_with_dp_and_a_report(csv, tmp_path, capsys):
+    pytest.importorskip("opacus")
+    out, report_path = tmp_path / "syn.csv", tmp_path / "report.json"
+    args = [a for a in FAST_ARGS if a not in ("--pac", "5")]
+    code = main(["synthesize", str(csv), "--target", "target", "--n", "150",
+                 "--epsilon", "3", "--dp-domain", '{"x": [-4, 4], "count": [0, 9], "color": ["red", "green", "blue"]}',
+                 "--out", str(out), "--report", str(report_path), *args])
+    assert code == 0, capsys.readouterr().err
+    table = pd.read_csv(out)
+    assert len(table) == 150 and list(table.columns) == ["x", "count", "color", "flag", "target"]
+    assert set(table["target"]) <= {"yes", "no"}
+    assert table["x"].between(-4, 4).all()
+    metrics = json.loads(report_path.read_text())
+    assert 0 < metrics["dp_epsilon_spent"] <= 3
+    assert {"exact_copy_rate", "dcr_ratio_p5", "mia_distance_auc"} <= set(metrics)
+    assert "epsilon spent" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--n", "-5"], "--n must be a non-negative number of rows"),
+        (["--n", "5", "--report", "{tmp}/r.txt"], "--report must name a .json file"),
+        (["--n", "5", "--epsilon", "1"], "pac=5"),
+        (["--n", "5", "--dp-domain", '{"nope": [0, 1]}', "--epsilon", "1", "--pac", "1"],
+         "not a column of X"),
+    ],
+)
+def test_synthesize_usage_errors(csv, tmp_path, capsys, extra, message):
+    extra = [e.replace("{tmp}", str(tmp_path)) for e in extra]
+    code = main(["synthesize", str(csv), "--target", "target", "--out",
+                 str(tmp_path / "o.csv"), *FAST_ARGS, *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_dp_domain_must_be_a_json_object(csv, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["synthesize", str(csv), "--target", "target", "--n", "5", "--out",
+              str(tmp_path / "o.csv"), "--dp-domain", "[1, 2]"])
+    assert exit_info.value.code == 2
+    assert "must be a JSON object" in capsys.readouterr().err

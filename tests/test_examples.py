@@ -19,6 +19,7 @@ EXPECTED = {
     "pipeline_cross_validation.py": ["ecoli1: 336 rows", "GANOversampler"],
     "grid_search.py": ["best: {'gan__loss'"],
     "mixed_dataframe.py": ["dtypes kept: True", "categories unseen in training: 0"],
+    "synthetic_data.py": ["wrote 5000 synthetic rows", "DP: epsilon spent", "exact_copy_rate"],
 }
 
 

@@ -10,10 +10,31 @@ from torch.nn.functional import cross_entropy
 from .conditions import ConditionBatch, ConditionSampler, GenerationConditions
 from .transformer import OutputLayout
 
-__all__ = ["TabularBatches", "ValidationScore", "generate_encoded"]
+__all__ = ["EncodedRows", "TabularBatches", "ValidationScore", "generate_encoded"]
 
 
-class TabularBatches:
+class EncodedRows:
+    """What every tabular batch source shares: activations and the condition loss.
+
+    Subclasses set ``layout`` and ``_n_categorical``.
+    """
+
+    layout: OutputLayout
+    _n_categorical: int
+
+    def activate(self, raw: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        return self.layout.activate(raw, generator)
+
+    def condition_loss(self, raw: torch.Tensor, batch: ConditionBatch) -> torch.Tensor:
+        """Cross-entropy between the conditioned column's logits and its category."""
+        if batch.column is None:
+            return raw.new_zeros(())
+        logits = self.layout.span_logits(raw)[:, -self._n_categorical :]
+        chosen = logits[torch.arange(len(raw), device=raw.device), batch.column]
+        return cross_entropy(chosen, batch.category)
+
+
+class TabularBatches(EncodedRows):
     """Encoded rows on the device, with their conditions: what the loop trains on.
 
     Parameters
@@ -55,16 +76,9 @@ class TabularBatches:
         batch = self.conditions.sample_train(n, generator, self.pack_size)
         return self.data[batch.rows], batch
 
-    def activate(self, raw: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        return self.layout.activate(raw, generator)
-
-    def condition_loss(self, raw: torch.Tensor, batch: ConditionBatch) -> torch.Tensor:
-        """Cross-entropy between the conditioned column's logits and its category."""
-        if batch.column is None:
-            return raw.new_zeros(())
-        logits = self.layout.span_logits(raw)[:, -self._n_categorical :]
-        chosen = logits[torch.arange(len(raw), device=raw.device), batch.column]
-        return cross_entropy(chosen, batch.category)
+    def sample_conditions(self, n: int, generator: torch.Generator) -> ConditionBatch:
+        """Conditions for a generator step (drawn like a training batch's)."""
+        return self.sample(n, generator)[1]
 
 
 @torch.no_grad()

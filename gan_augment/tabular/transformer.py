@@ -111,6 +111,35 @@ def _fit_column(
     )
 
 
+def _column_from_histogram(
+    histogram, low: float, high: float, max_modes: int
+) -> ContinuousColumn:
+    """A mode-specific normalisation read off a noisy histogram (no data seen).
+
+    The column's range is cut into ``max_modes`` segments of equal noisy mass;
+    each becomes a mode centred on the segment with a standard deviation of an
+    eighth of its width, so a value's offset ``(x - mu) / (4 sigma)`` spans
+    [-1, 1] across its segment. Segments that coincide (a point mass, such as
+    many zeros) merge into one mode.
+    """
+    center = (low + high) / 2
+    scale = (high - low) / 2 if high > low else 1.0
+    cuts = (histogram.quantiles(np.linspace(0, 1, max_modes + 1), low, high) - center) / scale
+    means = (cuts[:-1] + cuts[1:]) / 2
+    stds = np.maximum((cuts[1:] - cuts[:-1]) / 8, 1e-3)
+    means, index = np.unique(np.round(means, 4), return_index=True)
+    stds = stds[index]
+    return ContinuousColumn(
+        center=center,
+        scale=scale,
+        low=low,
+        high=high,
+        means=means,
+        stds=stds,
+        weights=np.full(len(means), 1.0 / len(means)),
+    )
+
+
 class OutputLayout:
     """Where each span of an encoded row lies, and how to activate it.
 
@@ -308,6 +337,86 @@ class TabularTransformer:
         self.layout_ = self._build_layout()
         return self
 
+    @classmethod
+    def from_statistics(
+        cls,
+        counts,
+        names: list,
+        max_modes: int = 10,
+        max_categories: int | None = 100,
+    ) -> TabularTransformer:
+        """A transformer built from noisy statistics alone (for DP training).
+
+        Parameters
+        ----------
+        counts : gan_augment.privacy.statistics.PrivateCounts
+        names : list of (list, list)
+            The continuous and the categorical columns' names, for messages.
+        max_modes, max_categories : int
+            As for the constructor.
+
+        Raises
+        ------
+        ValueError
+            If no bounds can be read for a continuous column, or no category of
+            a categorical column passed the noise threshold.
+        """
+        continuous_names, categorical_names = names
+        transformer = cls(max_modes=max_modes, max_categories=max_categories)
+        threshold = 3 * counts.noise_std
+        transformer.columns_ = []
+        for name, histogram in zip(continuous_names, counts.histograms):
+            bounds = histogram.bounds(threshold)
+            if bounds is None:
+                raise ValueError(
+                    f"Column {name!r}: no bin of its noisy histogram stands out of the "
+                    "noise, so no bounds can be read for it under this privacy budget. "
+                    f"Pass them: dp_domain={{{name!r}: (low, high)}}."
+                )
+            transformer.columns_.append(_column_from_histogram(histogram, *bounds, max_modes))
+        transformer.n_categorical_ = len(counts.categories)
+        transformer.categories_, transformer.pooled_ = [], []
+        transformer.code_maps_ = []
+        for name, values, pair_counts in zip(
+            categorical_names, counts.categories, counts.pair_counts
+        ):
+            if not len(values):
+                raise ValueError(
+                    f"Column {name!r}: no category passed the noise threshold, so its "
+                    "category set cannot be released under this privacy budget. "
+                    f"Declare it: dp_domain={{{name!r}: [category, ...]}}."
+                )
+            totals = pair_counts.sum(axis=0)
+            order = np.argsort(-totals, kind="stable")
+            n_own = len(values) if max_categories is None or len(values) <= max_categories \
+                else max_categories - 1
+            own, rare = order[:n_own], order[n_own:]
+            code_map = np.empty(len(values), dtype=np.int64)
+            code_map[own] = np.arange(n_own)
+            code_map[rare] = n_own
+            transformer.categories_.append(np.asarray(values, dtype=object)[own])
+            if rare.size:
+                weights = totals[rare] + 1e-12
+                transformer.pooled_.append(
+                    (np.asarray(values, dtype=object)[rare], weights / weights.sum())
+                )
+            else:
+                transformer.pooled_.append(None)
+            transformer.code_maps_.append((pd.Index(values), code_map, code_map[order[0]]))
+        transformer.layout_ = transformer._build_layout()
+        return transformer
+
+    def _encode_categories(self, categorical: np.ndarray) -> np.ndarray:
+        """Each categorical value's one-hot index (rows with categories outside a
+        released set take the most frequent one: they cannot be represented)."""
+        if not hasattr(self, "code_maps_"):
+            return self.encoder_.transform(categorical)
+        codes = np.empty(categorical.shape, dtype=np.int64)
+        for j, (values, code_map, fallback) in enumerate(self.code_maps_):
+            index = values.get_indexer(categorical[:, j])
+            codes[:, j] = np.where(index >= 0, code_map[index], fallback)
+        return codes
+
     @property
     def n_categories(self) -> list[int]:
         """One-hot entries of each categorical column (a pooled entry counts one)."""
@@ -387,7 +496,7 @@ class TabularTransformer:
             encoded[:, start - 1] = np.clip(offset, -_SCALAR_CLIP, _SCALAR_CLIP)
             encoded[np.arange(n_rows), start + mode] = 1.0
         if self.n_categorical_:
-            codes = self.encoder_.transform(categorical)
+            codes = self._encode_categories(categorical)
             for (start, _), column_codes in zip(
                 self.layout_.categorical_spans, codes.T
             ):

@@ -1,0 +1,218 @@
+"""Everything a differentially private fit needs before its first step.
+
+From the user's parameters and the real rows: the budget plan, the noisy
+statistics, the transformer built from them, the Poisson batch source and the
+generation conditions. The estimator calls :func:`prepare` instead of fitting
+its transformer on the rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from numbers import Real
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..exceptions import PrivacyBudgetWarning, warn_user
+from ..schema import TableSchema
+from ..tabular.conditions import GenerationConditions
+from ..tabular.transformer import TabularTransformer
+from .accounting import PrivacyPlan, plan_budget
+from .batches import PoissonBatches
+from .dpsgd import DPSGD
+from .statistics import release_statistics
+
+__all__ = ["PrivateSetup", "check_private_params", "prepare"]
+
+@dataclass
+class PrivateSetup:
+    plan: PrivacyPlan
+    transformer: TabularTransformer
+    source: PoissonBatches
+    conditions: GenerationConditions
+    class_weights: np.ndarray
+    dpsgd: DPSGD
+
+
+def check_private_params(estimator: Any, schema: TableSchema, n_rows: int) -> None:
+    """Refuse options that would break the DP guarantee, and a bad ``dp_domain``."""
+    breaking = {
+        "early_stopping=True": estimator.early_stopping,
+        "checkpoint_dir": estimator.checkpoint_dir is not None,
+        f"pac={estimator.pac}": estimator.pac not in ("auto", 1),
+        f"loss={estimator.loss!r} (its gradient penalty has no per-example "
+        "gradients to clip)": estimator.loss == "wgan-gp",
+    }
+    bad = [name for name, on in breaking.items() if on]
+    if bad:
+        raise ValueError(
+            f"dp_epsilon cannot be combined with {', '.join(bad)}: early stopping "
+            "scores the generator on held-out real rows, a checkpoint would need the "
+            "accountant's state, packs of rows are not one privacy unit, and the "
+            "gradient penalty breaks per-example clipping. Leave pac and loss at "
+            "'auto' (pac=1, loss='non-saturating' under DP)."
+        )
+    domain = estimator.dp_domain
+    if domain is None:
+        return
+    if not isinstance(domain, dict):
+        raise TypeError(
+            f"dp_domain must be a dict mapping columns to (low, high) bounds or to "
+            f"lists of categories; got {type(domain).__name__}."
+        )
+    names = schema.names
+    for key, value in domain.items():
+        if key not in names:
+            raise ValueError(
+                f"dp_domain names column {key!r}, which is not a column of X "
+                f"(columns: {names})."
+            )
+        if schema.categorical[names.index(key)]:
+            values = list(value) if not isinstance(value, str) else None
+            if not values or len(set(map(repr, values))) != len(values):
+                raise ValueError(
+                    f"dp_domain[{key!r}]: a categorical column needs a list of distinct "
+                    f"categories; got {value!r}."
+                )
+        else:
+            ok = (
+                isinstance(value, (tuple, list))
+                and len(value) == 2
+                and all(isinstance(v, Real) and np.isfinite(v) for v in value)
+                and value[0] < value[1]
+            )
+            if not ok:
+                raise ValueError(
+                    f"dp_domain[{key!r}]: a continuous column needs finite bounds "
+                    f"(low, high) with low < high; got {value!r}."
+                )
+    if estimator.dp_delta is not None and estimator.dp_delta >= 1 / n_rows:
+        warn_user(
+            f"dp_delta={estimator.dp_delta} is not below 1/n_rows={1 / n_rows:.3g}: "
+            "a mechanism that publishes one random row in full would meet it. "
+            "Use a smaller dp_delta (the default is 1 / (10 * n_rows)).",
+            UserWarning,
+        )
+
+
+def _domains(estimator: Any, schema: TableSchema) -> tuple[list, list]:
+    """Declared bounds and category sets, column by column (None: not declared)."""
+    domain = estimator.dp_domain or {}
+    names = schema.names
+    continuous = [
+        tuple(map(float, domain[names[i]])) if names[i] in domain else None
+        for i in schema.continuous_indices
+    ]
+    categorical = []
+    for i in schema.categorical_indices:
+        dtype = schema.dtypes[i]
+        if names[i] in domain:
+            categorical.append(list(domain[names[i]]))
+        elif isinstance(dtype, pd.CategoricalDtype):
+            # The dtype's categories are the user's declaration, not the data's.
+            categorical.append(list(dtype.categories))
+        elif pd.api.types.is_bool_dtype(dtype):
+            categorical.append([False, True])
+        else:
+            categorical.append(None)
+    return continuous, categorical
+
+
+def _generation_weights(
+    transformer: TabularTransformer, pair_counts: list, n_classes: int
+) -> np.ndarray | None:
+    """Per class, the probability of each (column, one-hot entry), from noisy counts."""
+    if not pair_counts:
+        return None
+    blocks = []
+    for (_, code_map, _), counts, size in zip(
+        transformer.code_maps_, pair_counts, transformer.n_categories
+    ):
+        block = np.zeros((n_classes, size))
+        np.add.at(block.T, code_map, counts.T)
+        totals = block.sum(axis=1, keepdims=True)
+        block = np.where(totals > 0, block / np.where(totals > 0, totals, 1), 1.0 / size)
+        blocks.append(block / len(pair_counts))
+    return np.concatenate(blocks, axis=1)
+
+
+def prepare(
+    estimator: Any,
+    schema: TableSchema,
+    continuous: np.ndarray,
+    categorical: np.ndarray,
+    y_codes: np.ndarray,
+    n_classes: int,
+    steps: int,
+    device: torch.device,
+    rng: np.random.Generator,
+) -> PrivateSetup:
+    """Plan the budget, release the statistics and build the private batch source."""
+    n_rows = len(y_codes)
+    check_private_params(estimator, schema, n_rows)
+    delta = estimator.dp_delta if estimator.dp_delta is not None else 1 / (10 * n_rows)
+    continuous_domains, categorical_domains = _domains(estimator, schema)
+    sample_rate = min(1.0, estimator.batch_size / n_rows)
+    plan = plan_budget(
+        estimator.dp_epsilon,
+        delta,
+        sample_rate,
+        steps,
+        discovery=any(d is None for d in categorical_domains),
+    )
+    names = schema.names
+    undeclared = [names[i] for i, d in zip(schema.continuous_indices, continuous_domains) if d is None]
+    if undeclared:
+        warn_user(
+            f"No dp_domain bounds for continuous column(s) {undeclared}: their bounds "
+            "are read from noisy histograms, within the statistics' share of the "
+            "budget, and tails lost in the noise are clipped. Declare public bounds "
+            "as dp_domain={column: (low, high)} to avoid both.",
+            PrivacyBudgetWarning,
+        )
+    counts = release_statistics(
+        continuous,
+        categorical,
+        y_codes,
+        n_classes,
+        continuous_domains,
+        categorical_domains,
+        plan.statistics_noise,
+        plan.discovery_delta,
+        rng,
+    )
+    plan.history.append((plan.statistics_noise, 1.0, 1))
+    transformer = TabularTransformer.from_statistics(
+        counts,
+        (
+            [names[i] for i in schema.continuous_indices],
+            [names[i] for i in schema.categorical_indices],
+        ),
+        max_modes=estimator.max_modes,
+        max_categories=estimator.max_categories,
+    )
+    encoded, codes = transformer.transform(continuous, categorical, rng)
+    weights = _generation_weights(transformer, counts.pair_counts, n_classes)
+    class_weights = counts.class_counts / counts.class_counts.sum()
+    source = PoissonBatches(
+        encoded,
+        y_codes,
+        codes,
+        transformer.n_categories,
+        transformer.layout_,
+        device,
+        sample_rate,
+        class_weights,
+        weights,
+    )
+    dpsgd = DPSGD(
+        noise_multiplier=plan.sgd_noise,
+        max_grad_norm=estimator.dp_max_grad_norm,
+        sample_rate=sample_rate,
+        expected_batch_size=sample_rate * n_rows,
+    )
+    conditions = GenerationConditions(n_classes, int(sum(transformer.n_categories)), weights)
+    return PrivateSetup(plan, transformer, source, conditions, counts.class_counts, dpsgd)
