@@ -72,6 +72,10 @@ def main() -> None:
     parser.add_argument("--epsilon", type=float, default=1.0)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--skip-plain", action="store_true")
+    parser.add_argument(
+        "--dp-discriminator-dims", type=int, nargs="+", default=None,
+        help="discriminator widths of the DP run (default: the estimator's)",
+    )
     args = parser.parse_args()
     epochs = args.epochs if args.epochs == "auto" else int(args.epochs)
 
@@ -85,11 +89,16 @@ def main() -> None:
     rows = []
     if not args.skip_plain:
         rows.append(run("no DP", GANOversampler(epochs=epochs, random_state=0), train, test))
+    extra = {}
+    if args.dp_discriminator_dims:
+        extra["discriminator_dims"] = tuple(args.dp_discriminator_dims)
     rows.append(
         run(
-            f"DP epsilon={args.epsilon:g}, delta=1e-5",
+            f"DP epsilon={args.epsilon:g}, delta=1e-5, {args.epochs_dp} epochs"
+            + (f", D {extra['discriminator_dims']}" if extra else ""),
             GANOversampler(
-                dp_epsilon=args.epsilon, dp_delta=1e-5, epochs=args.epochs_dp, random_state=0
+                dp_epsilon=args.epsilon, dp_delta=1e-5, epochs=args.epochs_dp,
+                random_state=0, **extra,
             ),
             train,
             test,
