@@ -180,3 +180,13 @@ def test_poisson_batches_sample_each_row_at_the_rate_and_condition_on_it():
     assert abs(np.mean(sizes) - 100) < 3
     conditions = source.sample_conditions(64, gen)
     assert conditions.rows is None and conditions.cond.shape == (64, 4)
+
+
+def test_a_private_model_saves_and_loads_with_its_accounting(frame, tmp_path):
+    X, y = frame
+    model = dp_model(dp_epsilon=2.0, dp_domain={"a": (0, 10), "b": (0, 10)}).fit(X, y)
+    loaded = GANOversampler.load(model.save(tmp_path / "dp.gan"), device="cpu")
+    assert loaded.dp_epsilon_spent_ == model.dp_epsilon_spent_
+    assert loaded.dp_history_ == model.dp_history_
+    assert loaded.dp_domain == {"a": (0, 10), "b": (0, 10)}
+    pd.testing.assert_frame_equal(loaded.sample_dataset(40)[0], model.sample_dataset(40)[0])
