@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import copy
 import logging
-from contextlib import contextmanager
 import warnings
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable
@@ -228,6 +228,7 @@ class _Trainer:
             from .privacy.dpsgd import make_private
 
             self.d, self.opt_d = make_private(discriminator, self.opt_d, config.privacy, rng)
+        self._backward_context = nullcontext if config.privacy is None else _quiet_hooks
         self.result = TrainingResult()
         self.best_generator: dict | None = None
 
@@ -262,7 +263,7 @@ class _Trainer:
                     self.d, real, fake, batch.cond, config.pac, self.rng
                 )
             self.opt_d.zero_grad(set_to_none=True)
-            with _quiet_hooks():
+            with self._backward_context():
                 loss_d.backward()
             self.opt_d.step()
 
@@ -272,7 +273,7 @@ class _Trainer:
             fake_scores = self.d(fake, batch.cond)
             loss_g = loss.generator(fake_scores) + self.source.condition_loss(raw, batch)
             self.opt_g.zero_grad(set_to_none=True)
-            with _quiet_hooks():
+            with self._backward_context():
                 loss_g.backward()
         self.opt_g.step()
 
