@@ -30,6 +30,10 @@ from sklearn.utils.validation import (
 from . import persistence
 from .device import resolve_device
 from .exceptions import SmallClassWarning
+from .images.data import ImageBatches, generate_images
+from .images.layout import ImageLayout
+from .images.networks import ImageDiscriminator, ImageGenerator
+from .images.networks import initialise as initialise_image_network
 from .losses import LOSSES
 from .schema import TableSchema, check_finite
 from .tabular.data import TabularBatches, ValidationScore, generate_encoded
@@ -181,6 +185,30 @@ class GANOversampler(BaseOverSampler):
     verbose : bool, default=False
         Show a progress bar with live losses.
 
+    model : {{"auto", "tabular", "image"}}, default="auto"
+        Which GAN to train. ``"auto"`` trains the conditional DCGAN of
+        :mod:`gan_augment.images` when ``X`` has 3 or 4 axes (``(n, H, W)``,
+        ``(n, H, W, C)`` or ``(n, C, H, W)``) or when ``image_shape`` is given,
+        and the tabular GAN otherwise. See the images guide for the layout
+        rule and for which parameters apply to images.
+
+    image_shape : tuple of int or None, default=None
+        ``(C, H, W)`` (or ``(H, W, C)``, or ``(H, W)`` for grey) of the images
+        in a 2-D ``X`` whose rows are flattened images, e.g. inside an
+        imblearn Pipeline. None for tables and for 3-D/4-D ``X``.
+
+    conv_width : int, default=64
+        Images only: channels of the discriminator's first and the
+        generator's last hidden layer; they double at each layer towards 4x4.
+
+    spectral_norm : bool, default=False
+        Images only: spectral normalisation of the discriminator's
+        convolutions (Miyato et al., 2018).
+
+    minibatch_std : bool, default=False
+        Images only: give the discriminator the batch's feature standard
+        deviation (Karras et al., 2018) to penalise generators without variety.
+
     Attributes
     ----------
     sampling_strategy_ : dict
@@ -209,8 +237,10 @@ class GANOversampler(BaseOverSampler):
         validation score); None otherwise.
     device_ : torch.device
         Where the generator lives.
+    image_layout_ : ImageLayout or None
+        For images, their layout, shape, dtype and value range; None for tables.
     n_features_in_ : int
-        Number of features seen in fit.
+        Number of features seen in fit (``C * H * W`` for images).
     feature_names_in_ : ndarray of str
         Column names seen in fit, when X was a DataFrame with string names.
 
@@ -261,6 +291,11 @@ class GANOversampler(BaseOverSampler):
         "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
         "resume": ["boolean"],
         "verbose": ["verbose"],
+        "model": [StrOptions({"auto", "tabular", "image"})],
+        "image_shape": ["array-like", None],
+        "conv_width": [Interval(Integral, 1, None, closed="left")],
+        "spectral_norm": ["boolean"],
+        "minibatch_std": ["boolean"],
     }
 
     def __init__(
@@ -288,6 +323,11 @@ class GANOversampler(BaseOverSampler):
         checkpoint_every=10,
         resume=False,
         verbose=False,
+        model="auto",
+        image_shape=None,
+        conv_width=64,
+        spectral_norm=False,
+        minibatch_std=False,
     ):
         super().__init__(sampling_strategy=sampling_strategy)
         self.random_state = random_state
@@ -311,6 +351,11 @@ class GANOversampler(BaseOverSampler):
         self.checkpoint_every = checkpoint_every
         self.resume = resume
         self.verbose = verbose
+        self.model = model
+        self.image_shape = image_shape
+        self.conv_width = conv_width
+        self.spectral_norm = spectral_norm
+        self.minibatch_std = minibatch_std
 
     # -- validation -----------------------------------------------------------
 
@@ -318,6 +363,9 @@ class GANOversampler(BaseOverSampler):
         """Validate like imbalanced-learn, but keep DataFrames (and their dtypes)
         intact, accept non-numeric columns, and name columns with NaN/inf."""
         y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
+        self.image_layout_ = None
+        if self._wants_images(X):
+            return self._check_images(X, y), y, binarize_y
         if isinstance(X, pd.DataFrame):
             # Pandas sparse columns are modelled densely; imblearn's output
             # conversion gives them their sparse dtype back.
@@ -338,6 +386,39 @@ class GANOversampler(BaseOverSampler):
         self.categorical_features_ = self._schema.categorical_indices
         self.continuous_features_ = self._schema.continuous_indices
         return X, y, binarize_y
+
+    def _wants_images(self, X) -> bool:
+        if self.model != "auto":
+            return self.model == "image"
+        if self.image_shape is not None:
+            return True
+        if isinstance(X, (list, tuple)):
+            # A list of images may be ragged, which np.ndim refuses.
+            return len(X) > 0 and np.ndim(X[0]) >= 2
+        return np.ndim(X) >= 3
+
+    def _check_images(self, X, y) -> np.ndarray:
+        """Validate images (any layout); record their layout in ``image_layout_``."""
+        frame = X if isinstance(X, pd.DataFrame) else None
+        try:
+            X = np.asarray(X)
+        except ValueError as exc:
+            raise ValueError(
+                "Images must all have the same shape and layout (one of (n, H, W), "
+                "(n, H, W, C), (n, C, H, W) or flat (n, H*W*C) with image_shape); "
+                f"got images of different shapes ({exc})."
+            ) from exc
+        X = check_array(X, dtype=None, allow_nd=True, ensure_all_finite=False)
+        check_consistent_length(X, y)
+        self.image_layout_ = ImageLayout.from_data(X, self.image_shape)
+        if X.ndim == 2:
+            validate_data(self, X=X if frame is None else frame, reset=True,
+                          skip_check_array=True)
+        else:
+            self.n_features_in_ = self.image_layout_.n_features
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        return X
 
     def _check_hyperparameters(self) -> None:
         for name in ("generator_dims", "discriminator_dims"):
@@ -392,6 +473,8 @@ class GANOversampler(BaseOverSampler):
     # -- fitting --------------------------------------------------------------
 
     def _fit_resample(self, X, y):
+        if self.image_layout_ is not None:
+            return self._fit_resample_images(X, y)
         self._check_hyperparameters()
         self._check_class_counts(y)
         schema = self._schema
@@ -511,6 +594,80 @@ class GANOversampler(BaseOverSampler):
             X_res = np.concatenate(X_new)
         return X_res, np.concatenate(y_new)
 
+    def _fit_resample_images(self, X: np.ndarray, y: np.ndarray):
+        """The image path of ``_fit_resample``: a conditional DCGAN on the same loop."""
+        if self.early_stopping:
+            raise ValueError(
+                "early_stopping is not available for images: its validation score "
+                "is defined for tables. Fit images with early_stopping=False."
+            )
+        self._check_class_counts(y)
+        layout = self.image_layout_
+        random_state = check_random_state(self.random_state)
+        self.device_ = resolve_device(self.device)
+        torch_rng = torch.Generator(device=self.device_).manual_seed(
+            int(random_state.randint(np.iinfo(np.int32).max))
+        )
+        self.classes_, y_codes = np.unique(y, return_inverse=True)
+        n_classes = len(self.classes_)
+        images = layout.to_tensor_array(X)
+        source = ImageBatches(images, y_codes, n_classes, self.device_)
+        generator = initialise_image_network(
+            ImageGenerator(self.embedding_dim, n_classes, layout.shape, self.conv_width),
+            self.device_,
+            torch_rng,
+        )
+        discriminator = initialise_image_network(
+            ImageDiscriminator(
+                layout.shape, n_classes, self.conv_width, self.spectral_norm,
+                self.minibatch_std,
+            ),
+            self.device_,
+            torch_rng,
+        )
+        epochs, steps_per_epoch = self._training_budget(len(y))
+        config = TrainingConfig(
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            batch_size=self.batch_size,
+            noise_dim=self.embedding_dim,
+            n_critic=self.n_critic,
+            learning_rate=self.learning_rate,
+            # PacGAN packs rows of a table; each image is judged on its own.
+            pac=1,
+            loss=LOSSES[self.loss],
+            # DCGAN's Adam settings (Radford et al., 2016).
+            betas=(0.5, 0.999),
+            checkpoint=self._checkpoint_config(images, y_codes),
+            verbose=self.verbose,
+        )
+        logger.info(
+            "Training a conditional DCGAN on %s: %d images of %s (C, H, W), %d epochs "
+            "x %d steps of %d images, loss=%s.",
+            self.device_, len(y), layout.shape, epochs, steps_per_epoch,
+            self.batch_size, self.loss,
+        )
+        start = time.perf_counter()
+        result = train(generator, discriminator, source, config, torch_rng)
+        logger.info(
+            "Trained %d epochs in %.1f s.", result.epochs_done, time.perf_counter() - start
+        )
+        del source
+        self.generator_ = generator
+        self.history_ = (
+            pd.DataFrame(result.history).set_index("epoch").drop(columns="validation")
+        )
+        self.n_epochs_ = result.epochs_done
+        self.n_steps_ = result.epochs_done * steps_per_epoch
+        self.best_epoch_ = None
+
+        X_new, y_new = [X], [y]
+        for label, n_samples in self.sampling_strategy_.items():
+            if n_samples:
+                X_new.append(self._generate(label, n_samples, torch_rng))
+                y_new.append(np.full(n_samples, label, dtype=y.dtype))
+        return np.concatenate(X_new), np.concatenate(y_new)
+
     def _validation_split(
         self, y_codes: np.ndarray, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -549,6 +706,12 @@ class GANOversampler(BaseOverSampler):
 
     def _generate(self, label: Any, n_samples: int, rng: torch.Generator):
         class_index = int(np.flatnonzero(self.classes_ == label)[0])
+        if self.image_layout_ is not None:
+            images = generate_images(
+                self.generator_, class_index, n_samples, len(self.classes_),
+                self.embedding_dim, rng,
+            )
+            return self.image_layout_.restore(images)
         encoded = generate_encoded(
             self.generator_,
             self.transformer_.layout_,
@@ -582,7 +745,8 @@ class GANOversampler(BaseOverSampler):
         -------
         X : DataFrame or ndarray of shape (n_samples, n_features_in_)
             A DataFrame with the training columns and dtypes when fit saw a
-            DataFrame; otherwise an array of the training dtype.
+            DataFrame; otherwise an array of the training dtype. For images,
+            an array in the training images' layout and dtype.
 
         Examples
         --------
