@@ -19,6 +19,7 @@ EXPECTED = {
     "pipeline_cross_validation.py": ["ecoli1: 336 rows", "GANOversampler"],
     "grid_search.py": ["best: {'gan__loss'"],
     "mixed_dataframe.py": ["dtypes kept: True", "categories unseen in training: 0"],
+    "images.py": ["digits: ", "GANOversampler", "recognised as their digit: "],
 }
 
 
