@@ -130,7 +130,8 @@ class GANOversampler(BaseOverSampler):
         Widths of the discriminator's hidden layers.
 
     learning_rate : float, default=2e-4
-        Adam learning rate of both networks (betas are (0.5, 0.9)).
+        Adam learning rate of both networks (betas are (0.5, 0.9) for tables,
+        DCGAN's (0.5, 0.999) for images).
 
     n_critic : int or "auto", default="auto"
         Discriminator steps per generator step (the k of Goodfellow et al.).
@@ -481,6 +482,7 @@ class GANOversampler(BaseOverSampler):
 
     def _fit_resample(self, X, y):
         if self.image_layout_ is not None:
+            self._check_class_counts(y)
             return self._fit_resample_images(X, y)
         self._check_hyperparameters()
         self._check_class_counts(y)
@@ -608,7 +610,6 @@ class GANOversampler(BaseOverSampler):
                 "early_stopping is not available for images: its validation score "
                 "is defined for tables. Fit images with early_stopping=False."
             )
-        self._check_class_counts(y)
         layout = self.image_layout_
         random_state = check_random_state(self.random_state)
         self.device_ = resolve_device(self.device)
