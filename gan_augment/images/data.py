@@ -36,7 +36,7 @@ class ImageBatches:
     images : ndarray of float32, shape (n, C, H, W)
         Scaled to [-1, 1].
     y_codes : ndarray of int, shape (n,)
-        Class indices 0..n_classes-1.
+        Class indices 0..n_classes-1, each present at least once.
     n_classes : int
     device : torch.device
 
@@ -59,14 +59,12 @@ class ImageBatches:
         self.data = torch.as_tensor(images[order], device=device)
         self.counts = torch.as_tensor(counts, device=device)
         self.starts = torch.as_tensor(np.concatenate([[0], np.cumsum(counts)[:-1]]), device=device)
-        self.present = torch.as_tensor(np.flatnonzero(counts), device=device)
         self.n_classes = n_classes
         self.cond_dim = n_classes
 
     def sample(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, ClassBatch]:
         device = self.data.device
-        pick = torch.randint(len(self.present), (n,), generator=generator, device=device)
-        classes = self.present[pick]
+        classes = torch.randint(self.n_classes, (n,), generator=generator, device=device)
         offset = (
             torch.rand(n, generator=generator, device=device) * self.counts[classes]
         ).long()

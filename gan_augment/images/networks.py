@@ -17,7 +17,12 @@ least the image's larger side (and at least 8), starting from 4x4 and doubling
 digits are the centre of a 32x32 output). The discriminator takes the
 ``H x W`` images as they are, with as many stride-2 layers as the generator
 has up-sampling layers; the sum pooling makes it indifferent to the final map
-size. So 8x8 images get one layer each way, 28x28 and 32x32 three.
+size. So 8x8 images get one re-sampling layer each way, 28x28 and 32x32
+three. Each network also has one stride-1 3x3 layer at its smallest map: without
+it, 8x8 images got a single convolution per network, and fewer generated
+digits were recognised as their class (0.2-0.4 against 0.4-0.52 with it,
+after 1,000 steps with one discriminator step per generator step and an
+earlier, fainter class embedding; see :func:`initialise`).
 
 Both modules are built on the ``meta`` device and materialised by
 :func:`initialise` from a local ``torch.Generator``.
