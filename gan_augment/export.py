@@ -144,6 +144,11 @@ def write_synthetic(
     pathlib.Path
         The path written.
     """
+    if getattr(model, "image_layout_", None) is not None:
+        raise ValueError(
+            "write_dataset writes tables; for an image model use sample_dataset, "
+            "which returns the images in the training layout."
+        )
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:

@@ -94,12 +94,14 @@ def gradient_penalty(
     One interpolation weight is drawn per pack, and the gradient norm is taken
     over the whole pack's rows, because the critic scores packs, not rows. Real
     and generated rows share the conditions ``cond``, which are held fixed.
+    Rows may have any shape after the batch axis (encoded table rows, images):
+    the weights broadcast over it.
     """
     n_packs = real.shape[0] // pac
     alpha = torch.rand(
         n_packs, 1, 1, generator=generator, device=real.device, dtype=real.dtype
     )
-    alpha = alpha.expand(n_packs, pac, 1).reshape(-1, 1)
+    alpha = alpha.expand(n_packs, pac, 1).reshape(-1, *[1] * (real.dim() - 1))
     mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(
         discriminator(mixed, cond).sum(), mixed, create_graph=True

@@ -5,7 +5,8 @@ A model file is a zip archive with two members:
 ``metadata.json``
     format name and version, package and torch versions, the estimator's
     parameters, its fitted attributes (classes, sampling strategy, history,
-    column schema, transformer state), and the SHA-256 of ``weights.pt``.
+    column schema and transformer state for tables, the image layout for
+    images), and the SHA-256 of ``weights.pt``.
     Values that JSON cannot hold exactly (tuples, bytes, arrays, dtypes,
     dictionaries with non-string keys) are written as small tagged objects.
 ``weights.pt``
@@ -38,6 +39,8 @@ import pandas as pd
 import torch
 
 from .device import resolve_device
+from .images.layout import ImageLayout
+from .images.networks import ImageGenerator
 from .schema import TableSchema
 from .tabular.conditions import GenerationConditions
 from .tabular.networks import Generator
@@ -172,16 +175,9 @@ def save(estimator: GANOversampler, path: str | os.PathLike) -> Path:
     """Write a fitted estimator to ``path`` (see the module docstring)."""
     from . import __version__
 
-    schema: TableSchema = estimator._schema
     weights = {
         "generator": {k: v.detach().cpu() for k, v in estimator.generator_.state_dict().items()},
     }
-    if estimator._conditions.weights is not None:
-        weights["generation_weights"] = torch.as_tensor(estimator._conditions.weights)
-    buffer = io.BytesIO()
-    torch.save(weights, buffer)
-    weight_bytes = buffer.getvalue()
-
     fitted = {
         "classes_": estimator.classes_,
         "sampling_strategy_": dict(estimator.sampling_strategy_),
@@ -191,21 +187,32 @@ def save(estimator: GANOversampler, path: str | os.PathLike) -> Path:
         "n_steps_": estimator.n_steps_,
         "best_epoch_": estimator.best_epoch_,
         "history_": {k: list(v) for k, v in estimator.history_.reset_index().items()},
-        "schema": {
-            "columns": None if schema.columns is None else list(schema.columns),
-            "columns_dtype": None if schema.columns is None else schema.columns.dtype,
-            "dtypes": list(schema.dtypes),
-            "categorical": schema.categorical.tolist(),
-        },
-        "transformer": estimator.transformer_.get_state(),
         "class_weights": np.asarray(estimator._class_weights, dtype=np.float64).tolist(),
         "dp_epsilon_spent_": estimator.dp_epsilon_spent_,
         "dp_delta_": estimator.dp_delta_,
         "dp_noise_multiplier_": estimator.dp_noise_multiplier_,
         "dp_history_": estimator.dp_history_,
-        "n_classes": estimator._conditions.n_classes,
-        "n_pairs": estimator._conditions.n_pairs,
     }
+    if estimator.image_layout_ is not None:
+        fitted["image_layout"] = estimator.image_layout_.get_state()
+    else:
+        schema: TableSchema = estimator._schema
+        if estimator._conditions.weights is not None:
+            weights["generation_weights"] = torch.as_tensor(estimator._conditions.weights)
+        fitted.update(
+            schema={
+                "columns": None if schema.columns is None else list(schema.columns),
+                "columns_dtype": None if schema.columns is None else schema.columns.dtype,
+                "dtypes": list(schema.dtypes),
+                "categorical": schema.categorical.tolist(),
+            },
+            transformer=estimator.transformer_.get_state(),
+            n_classes=estimator._conditions.n_classes,
+            n_pairs=estimator._conditions.n_pairs,
+        )
+    buffer = io.BytesIO()
+    torch.save(weights, buffer)
+    weight_bytes = buffer.getvalue()
     metadata = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -279,6 +286,43 @@ def load(cls: type, path: str | os.PathLike, device: str | torch.device = "auto"
 
     params["device"] = device
     estimator = cls(**params)
+    if "image_layout" in fitted:
+        _restore_image_model(estimator, fitted, weights["generator"], target)
+    else:
+        _restore_tabular_model(estimator, fitted, weights, target)
+    estimator.device_ = target
+    estimator.classes_ = fitted["classes_"]
+    estimator.sampling_strategy_ = fitted["sampling_strategy_"]
+    estimator.n_features_in_ = fitted["n_features_in_"]
+    if fitted["feature_names_in_"] is not None:
+        estimator.feature_names_in_ = fitted["feature_names_in_"]
+    estimator.n_epochs_ = fitted["n_epochs_"]
+    estimator.n_steps_ = fitted["n_steps_"]
+    estimator.best_epoch_ = fitted["best_epoch_"]
+    estimator.history_ = pd.DataFrame(fitted["history_"]).set_index("epoch")
+    # Files written before synthetic export and DP existed lack these.
+    shares = fitted.get("class_weights")
+    estimator._class_weights = None if shares is None else np.asarray(shares)
+    for name in ("dp_epsilon_spent_", "dp_delta_", "dp_noise_multiplier_", "dp_history_"):
+        setattr(estimator, name, fitted.get(name))
+    return estimator
+
+
+def _restore_image_model(
+    estimator: GANOversampler, fitted: dict, state: dict, target: torch.device
+) -> None:
+    layout = ImageLayout.from_state(fitted["image_layout"])
+    generator = ImageGenerator(
+        estimator.embedding_dim, len(fitted["classes_"]), layout.shape, estimator.conv_width
+    ).to_empty(device=target)
+    generator.load_state_dict(state)
+    estimator.generator_ = generator.eval()
+    estimator.image_layout_ = layout
+
+
+def _restore_tabular_model(
+    estimator: GANOversampler, fitted: dict, weights: dict, target: torch.device
+) -> None:
     schema = fitted["schema"]
     columns = schema["columns"]
     estimator._schema = TableSchema(
@@ -300,21 +344,6 @@ def load(cls: type, path: str | os.PathLike, device: str | torch.device = "auto"
     ).to_empty(device=target)
     generator.load_state_dict(weights["generator"])
     estimator.generator_ = generator.eval()
-    estimator.device_ = target
-    estimator.classes_ = fitted["classes_"]
-    estimator.sampling_strategy_ = fitted["sampling_strategy_"]
-    estimator.n_features_in_ = fitted["n_features_in_"]
-    if fitted["feature_names_in_"] is not None:
-        estimator.feature_names_in_ = fitted["feature_names_in_"]
+    estimator.image_layout_ = None
     estimator.categorical_features_ = estimator._schema.categorical_indices
     estimator.continuous_features_ = estimator._schema.continuous_indices
-    estimator.n_epochs_ = fitted["n_epochs_"]
-    estimator.n_steps_ = fitted["n_steps_"]
-    estimator.best_epoch_ = fitted["best_epoch_"]
-    estimator.history_ = pd.DataFrame(fitted["history_"]).set_index("epoch")
-    # Files written before synthetic export and DP existed lack these.
-    weights = fitted.get("class_weights")
-    estimator._class_weights = None if weights is None else np.asarray(weights)
-    for name in ("dp_epsilon_spent_", "dp_delta_", "dp_noise_multiplier_", "dp_history_"):
-        setattr(estimator, name, fitted.get(name))
-    return estimator

@@ -1,4 +1,4 @@
-"""Diagnostic plots: training curves, marginal distributions, a 2-D projection.
+"""Diagnostic plots: training curves, marginals, a 2-D projection, image grids.
 
 Matplotlib is an optional dependency (``pip install "gan-augment[plot]"``),
 imported only when a function is called. Figures are built with
@@ -21,7 +21,7 @@ from .schema import is_categorical_dtype
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["losses", "marginals", "projection"]
+__all__ = ["losses", "marginals", "projection", "sample_grid"]
 
 _HISTORY_COLUMNS = ["generator_loss", "discriminator_loss", "d_real", "d_fake"]
 
@@ -106,7 +106,7 @@ def losses(history: Any, *, path: str | PathLike | None = None) -> Figure:
         from .losses import LOSSES
 
         check_is_fitted(history, "history_")
-        probabilistic = LOSSES[history.loss].probabilistic
+        probabilistic = LOSSES[history._loss].probabilistic
         history = history.history_
     missing = [c for c in _HISTORY_COLUMNS if c not in history.columns]
     if missing:
@@ -355,4 +355,97 @@ def projection(
            xlabel=f"PC1 ({ratios[0]:.0%} of variance)",
            ylabel=f"PC2 ({ratios[1]:.0%} of variance)")
     ax.legend(fontsize="small", title="class")
+    return _finish(fig, path)
+
+
+def _tiles(images: np.ndarray, gap: int, fill: float) -> np.ndarray:
+    """Float ``(n, C, H, W)`` images in [-1, 1] side by side: an ``(H, W', C)`` strip in [0, 1]."""
+    n, c, h, w = images.shape
+    strip = np.full((h, n * (w + gap) - gap if n else 0, c), fill, dtype=np.float32)
+    for i, image in enumerate(images):
+        strip[:, i * (w + gap) : i * (w + gap) + w] = (image.transpose(1, 2, 0) + 1) / 2
+    return np.clip(strip, 0, 1)
+
+
+def sample_grid(
+    model: Any,
+    classes: Any = None,
+    n_per_class: int = 8,
+    X_real: Any = None,
+    y_real: Any = None,
+    *,
+    path: str | PathLike | None = None,
+) -> Figure:
+    """Show generated images of each class, beside real ones when given.
+
+    Parameters
+    ----------
+    model : GANOversampler
+        Fitted on images.
+    classes : sequence of labels, default=None
+        Classes to show, one row each; None shows every class seen in fit.
+    n_per_class : int, default=8
+        Generated (and real) images per class.
+    X_real, y_real : array-like, default=None
+        Real images in the layout the model was fitted on, and their labels;
+        the first ``n_per_class`` of each class are drawn to the right of the
+        generated ones.
+    path : str or path-like, default=None
+        When given, also save the figure there as a PNG (100 dpi).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One row per class: generated images on the left, real ones (when
+        given) on the right. Greyscale images are drawn with high values
+        dark, as ink on paper (how MNIST and sklearn's digits store them).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from gan_augment import GANOversampler, plot
+    >>> X, y = load_digits(return_X_y=True)
+    >>> sampler = GANOversampler(epochs=1, batch_size=64, conv_width=8,
+    ...                          random_state=0, device="cpu")
+    >>> _ = sampler.fit_resample(X.reshape(-1, 8, 8), y)
+    >>> fig = plot.sample_grid(sampler, classes=[3, 5], n_per_class=4,
+    ...                        X_real=X.reshape(-1, 8, 8), y_real=y)
+    >>> len(fig.axes)
+    2
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(model, "generator_")
+    layout = getattr(model, "image_layout_", None)
+    if layout is None:
+        raise ValueError("sample_grid needs a GANOversampler fitted on images.")
+    classes = list(model.classes_ if classes is None else classes)
+    if (X_real is None) != (y_real is None):
+        raise ValueError("Give both X_real and y_real, or neither.")
+    if X_real is not None:
+        X_real, y_real = np.asarray(X_real), np.asarray(y_real)
+    grey = layout.channels == 1
+    # The background between images: white, which is 0 in the reversed grey map.
+    fill = 0.0 if grey else 1.0
+    rows = []
+    for label in classes:
+        generated = layout.to_tensor_array(model.sample(n_per_class, label))
+        strips = [_tiles(generated, 1, fill)]
+        if X_real is not None:
+            real = X_real[y_real == label][:n_per_class]
+            strips += [np.full((layout.height, 4, layout.channels), fill, np.float32)]
+            strips += [_tiles(layout.to_tensor_array(real), 1, fill)]
+        rows.append(np.concatenate(strips, axis=1))
+
+    width = rows[0].shape[1] / layout.height
+    fig = _figure(figsize=(min(1 + 0.5 * width, 16), 0.6 * len(classes) + 0.6))
+    axes = np.atleast_1d(fig.subplots(len(classes), 1))
+    for ax, label, strip in zip(axes, classes, rows):
+        ax.imshow(strip[..., 0] if grey else strip, cmap="gray_r" if grey else None,
+                  vmin=0, vmax=1, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylabel(str(label), rotation=0, ha="right", va="center")
+    title = "generated" + ("  |  real" if X_real is not None else "")
+    axes[0].set_title(title, fontsize="small")
     return _finish(fig, path)

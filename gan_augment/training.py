@@ -144,6 +144,8 @@ class TrainingConfig:
     loss : GANLoss
     gp_weight : float
         Weight of the WGAN-GP gradient penalty.
+    betas : tuple of float
+        Adam's ``(beta1, beta2)`` for both networks.
     max_retries : int
         Roll-backs after non-finite values before giving up.
     checkpoint : CheckpointConfig or None
@@ -166,6 +168,7 @@ class TrainingConfig:
     pac: int
     loss: GANLoss
     gp_weight: float = 10.0
+    betas: tuple[float, float] = (0.5, 0.9)
     max_retries: int = 3
     checkpoint: CheckpointConfig | None = None
     early_stopping: EarlyStopping | None = None
@@ -219,7 +222,7 @@ class _Trainer:
             generator, discriminator, source, config, rng,
         )
         self.device = next(generator.parameters()).device
-        betas = (0.5, 0.9)
+        betas = config.betas
         self.opt_g = torch.optim.Adam(generator.parameters(), lr=config.learning_rate, betas=betas)
         self.opt_d = torch.optim.Adam(
             discriminator.parameters(), lr=config.learning_rate, betas=betas

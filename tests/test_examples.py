@@ -20,6 +20,7 @@ EXPECTED = {
     "grid_search.py": ["best: {'gan__loss'"],
     "mixed_dataframe.py": ["dtypes kept: True", "categories unseen in training: 0"],
     "synthetic_data.py": ["wrote 5000 synthetic rows", "DP: epsilon spent", "exact_copy_rate"],
+    "images.py": ["digits: ", "GANOversampler", "recognised as their digit: "],
 }
 
 

@@ -203,3 +203,49 @@ def test_missing_matplotlib_says_how_to_install(monkeypatch, array_fit):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(ImportError, match=r'pip install "gan-augment\[plot\]"'):
         plot.losses(array_fit[0])
+
+
+@pytest.fixture(scope="module")
+def image_fit():
+    """A tiny image model on random 8x8 RGB images (NHWC uint8), three classes."""
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, (30, 8, 8, 3)).astype(np.uint8)
+    y = np.repeat([0, 1, 2], [16, 8, 6])
+    sampler = GANOversampler(
+        epochs=2, batch_size=16, embedding_dim=4, conv_width=4, random_state=0,
+        device="cpu",
+    )
+    sampler.fit_resample(X, y)
+    return sampler, X, y
+
+
+def test_sample_grid_beside_real_images(image_fit, tmp_path):
+    sampler, X, y = image_fit
+    path = tmp_path / "grid.png"
+    fig = plot.sample_grid(sampler, classes=[1, 2], n_per_class=4, X_real=X, y_real=y,
+                           path=path)
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    strip = fig.axes[0].images[0].get_array()
+    # 4 generated and 4 real 8-pixel tiles, 1-pixel gaps, a 4-pixel separator.
+    assert strip.shape == (8, 4 * 9 - 1 + 4 + 4 * 9 - 1, 3)
+
+
+def test_sample_grid_every_class_by_default(image_fit):
+    sampler, _, _ = image_fit
+    assert len(plot.sample_grid(sampler, n_per_class=2).axes) == 3
+
+
+def test_sample_grid_errors(image_fit, array_fit):
+    sampler, X, y = image_fit
+    with pytest.raises(ValueError, match="fitted on images"):
+        plot.sample_grid(array_fit[0])
+    with pytest.raises(ValueError, match="both X_real and y_real"):
+        plot.sample_grid(sampler, X_real=X)
+
+
+def test_losses_of_an_image_model(image_fit):
+    sampler, _, _ = image_fit
+    fig = plot.losses(sampler)
+    assert len(fig.axes) == 2
+    assert len(fig.axes[1].lines) == 2  # wgan-gp: raw scores, no equilibrium line
