@@ -106,8 +106,9 @@ def iter_synthetic(
     seed = check_random_state(model.random_state).randint(np.iinfo(np.int32).max)
     np_rng = np.random.default_rng(seed)
     rng = torch.Generator(device=model.device_).manual_seed(int(seed))
-    # One small integer per row (10 million rows: 10 MB) fixes the class order.
-    order = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
+    # One small integer per row fixes the class order (10 million rows of
+    # fewer than 256 classes: 10 MB); the rows themselves come chunk by chunk.
+    order = np.repeat(np.arange(len(counts), dtype=np.min_scalar_type(len(counts))), counts)
     np_rng.shuffle(order)
     for start in range(0, len(order), chunk_size):
         codes = order[start : start + chunk_size]
