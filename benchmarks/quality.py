@@ -129,7 +129,6 @@ def run_dataset(name, X, y, args, out_csv, rows: list[dict]) -> None:
     categorical = any(not pd.api.types.is_numeric_dtype(X[c]) for c in X.columns)
     samplers = [s for s in args.samplers if not (categorical and s in NUMERIC_ONLY)
                 and not (not categorical and s == "smotenc")]
-    rows = []
     for repeat in range(args.repeats):
         folds = StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=repeat)
         for fold, (train, test) in enumerate(folds.split(X, y)):
