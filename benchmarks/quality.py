@@ -230,6 +230,11 @@ def summarise(frame: pd.DataFrame, args, out: Path) -> str:
              f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.machine()}, "
              f"{os.cpu_count()} CPUs; {args.repeats} repeat(s) x {args.folds} folds.\n"]
     means = ok.groupby(["dataset", "classifier", "sampler"])[METRICS].mean()
+    for metric in METRICS:
+        lines.append(f"## Mean {metric} per data set (over classifiers and folds)\n")
+        pivot = ok.pivot_table(index="dataset", columns="sampler", values=metric, aggfunc="mean")
+        pivot.loc["mean"] = pivot.mean()
+        lines.append(markdown(pivot.round(3).reset_index()) + "\n")
     lines.append("## Mean scores (data set x classifier x sampler)\n")
     lines.append(markdown(means.round(3).reset_index()))
 
