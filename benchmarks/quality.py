@@ -228,7 +228,7 @@ def summarise(frame: pd.DataFrame, args, out: Path) -> str:
     ok = frame[frame["classifier"].notna()]
     lines = [f"# Quality benchmark\n\nCommand: `{args.command}`\n",
              f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.machine()}, "
-             f"{os.cpu_count()} CPUs; {args.repeats} repeat(s) x {args.folds} folds.\n"]
+             f"{os.cpu_count()} CPUs; {frame['repeat'].nunique()} repeat(s) x {frame['fold'].nunique()} folds.\n"]
     means = ok.groupby(["dataset", "classifier", "sampler"])[METRICS].mean()
     for metric in METRICS:
         lines.append(f"## Mean {metric} per data set (over classifiers and folds)\n")
