@@ -280,14 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the class label column")
     fit.add_argument("--out", "-o", required=True, type=Path, metavar="OUT",
                      help="output table (.csv or .parquet); its folder must exist")
-    fit.add_argument(
-        "--categorical", nargs="*", metavar="COL", default=None,
-        help="the categorical feature columns (none given: every feature is "
-        "continuous); default: the object, category, string and bool columns",
-    )
-    fit.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
-    _add_privacy_options(fit)
-    _add_estimator_options(fit)
+    _add_table_options(fit)
 
     synth = commands.add_parser(
         "synthesize",
@@ -321,15 +314,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--class-distribution", default="original", choices=["original", "balanced"],
         help="class shares of the synthetic rows (default: original)",
     )
-    synth.add_argument(
+    _add_table_options(synth)
+    return parser
+
+
+def _add_table_options(parser: argparse.ArgumentParser) -> None:
+    """What both commands share: categorical columns, quiet, DP, the estimator."""
+    parser.add_argument(
         "--categorical", nargs="*", metavar="COL", default=None,
         help="the categorical feature columns (none given: every feature is "
         "continuous); default: the object, category, string and bool columns",
     )
-    synth.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
-    _add_privacy_options(synth)
-    _add_estimator_options(synth)
-    return parser
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    _add_privacy_options(parser)
+    _add_estimator_options(parser)
 
 
 def _json_object(text: str) -> dict:

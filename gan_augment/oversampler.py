@@ -713,18 +713,8 @@ class GANOversampler(BaseOverSampler):
             "" if private is None else
             f", DP-SGD noise multiplier {private.dpsgd.noise_multiplier:.3g}",
         )
-        start = time.perf_counter()
-        result = train(generator, discriminator, source, config, torch_rng)
-        logger.info(
-            "Trained %d epochs in %.1f s.", result.epochs_done, time.perf_counter() - start
-        )
+        result = self._train(generator, discriminator, source, config, torch_rng)
         del source
-        self.generator_ = generator
-        history = pd.DataFrame(result.history).set_index("epoch")
-        self.history_ = history if early_stopping else history.drop(columns="validation")
-        self.n_epochs_ = result.epochs_done
-        self.n_steps_ = result.epochs_done * steps_per_epoch
-        self.best_epoch_ = result.best_epoch
         if private is not None:
             plan = private.plan
             plan.history.append((plan.sgd_noise, plan.sample_rate, result.private_steps))
@@ -794,21 +784,27 @@ class GANOversampler(BaseOverSampler):
             self.device_, len(y), layout.shape, epochs, steps_per_epoch,
             self.batch_size, self._loss,
         )
+        self._train(generator, discriminator, source, config, torch_rng)
+        del source
+        self._class_weights = np.bincount(y_codes).astype(np.float64)
+        return torch_rng
+
+    def _train(self, generator, discriminator, source, config, torch_rng):
+        """Run the loop and keep what it made: generator, history, epochs, steps."""
         start = time.perf_counter()
         result = train(generator, discriminator, source, config, torch_rng)
         logger.info(
             "Trained %d epochs in %.1f s.", result.epochs_done, time.perf_counter() - start
         )
-        del source
         self.generator_ = generator
+        history = pd.DataFrame(result.history).set_index("epoch")
         self.history_ = (
-            pd.DataFrame(result.history).set_index("epoch").drop(columns="validation")
+            history if config.early_stopping else history.drop(columns="validation")
         )
         self.n_epochs_ = result.epochs_done
-        self.n_steps_ = result.epochs_done * steps_per_epoch
-        self.best_epoch_ = None
-        self._class_weights = np.bincount(y_codes).astype(np.float64)
-        return torch_rng
+        self.n_steps_ = result.epochs_done * config.steps_per_epoch
+        self.best_epoch_ = result.best_epoch
+        return result
 
     def _validation_split(
         self, y_codes: np.ndarray, rng: np.random.Generator
