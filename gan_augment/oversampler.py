@@ -621,6 +621,13 @@ class GANOversampler(BaseOverSampler):
         train_rows, val_rows = self._validation_split(y_codes, np_rng)
         epochs, steps_per_epoch = self._training_budget(len(train_rows))
         if self._private:
+            try:
+                import opacus  # noqa: F401
+            except ImportError as exc:
+                raise ImportError(
+                    "Training with dp_epsilon needs Opacus: "
+                    'pip install "gan-augment[privacy]"'
+                ) from exc
             from .privacy.preparation import prepare
 
             private = prepare(

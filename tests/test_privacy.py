@@ -190,3 +190,10 @@ def test_a_private_model_saves_and_loads_with_its_accounting(frame, tmp_path):
     assert loaded.dp_history_ == model.dp_history_
     assert loaded.dp_domain == {"a": (0, 10), "b": (0, 10)}
     pd.testing.assert_frame_equal(loaded.sample_dataset(40)[0], model.sample_dataset(40)[0])
+
+
+def test_dp_without_opacus_says_what_to_install(frame, monkeypatch):
+    X, y = frame
+    monkeypatch.setitem(__import__("sys").modules, "opacus", None)
+    with pytest.raises(ImportError, match=r'pip install "gan-augment\[privacy\]"'):
+        dp_model(dp_epsilon=1.0).fit(X, y)
