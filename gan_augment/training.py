@@ -29,7 +29,7 @@ from __future__ import annotations
 import copy
 import logging
 import warnings
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable
@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 
 from .exceptions import TrainingWarning
 from .losses import GANLoss, gradient_penalty
-from .privacy.dpsgd import public_pass
+from .privacy.dpsgd import public_pass, quiet_hooks
 
 __all__ = [
     "BatchSource",
@@ -231,7 +231,7 @@ class _Trainer:
             from .privacy.dpsgd import make_private
 
             self.d, self.opt_d = make_private(discriminator, self.opt_d, config.privacy, rng)
-        self._backward_context = nullcontext if config.privacy is None else _quiet_hooks
+        self._backward_context = nullcontext if config.privacy is None else quiet_hooks
         self.result = TrainingResult()
         self.best_generator: dict | None = None
 
@@ -493,15 +493,6 @@ class _Trainer:
                 g=f"{means[0]:.3f}", d=f"{means[1]:.3f}",
                 d_real=f"{means[2]:.3f}", d_fake=f"{means[3]:.3f}",
             )
-
-
-@contextmanager
-def _quiet_hooks():
-    """Opacus's per-example hooks fire on outputs whose inputs (rows) need no
-    gradient; torch warns about that at every backward pass, harmlessly."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Full backward hook", UserWarning)
-        yield
 
 
 def _score_summary(scores: torch.Tensor, probabilistic: bool) -> torch.Tensor:

@@ -60,8 +60,9 @@ def test_persistent_nan_stops_with_advice(fast, data, monkeypatch):
 
 def test_keyboard_interrupt_keeps_the_last_good_generator(fast, data, monkeypatch):
     X, y = data
-    # 6 steps per epoch, 2 sample() calls per step: call 40 is in epoch 4.
-    _inject(monkeypatch, at_call=40, fault="interrupt")
+    # 6 steps per epoch, one sample() call per step (the generator step draws
+    # conditions only): call 20 is in epoch 4.
+    _inject(monkeypatch, at_call=20, fault="interrupt")
     sampler = GANOversampler(random_state=0, **{**fast, "epochs": 10})
     with pytest.warns(TrainingWarning, match="interrupted.*keeping the generator from epoch"):
         X_res, y_res = sampler.fit_resample(X, y)
@@ -82,7 +83,7 @@ def test_resume_from_checkpoint_is_identical(fast, data, monkeypatch, tmp_path):
     reference, _ = GANOversampler(**params).fit_resample(X, y)
 
     with monkeypatch.context() as patch:
-        _inject(patch, at_call=70, fault="interrupt")  # in epoch 6
+        _inject(patch, at_call=35, fault="interrupt")  # step 35: in epoch 6
         with pytest.warns(TrainingWarning, match="interrupted"):
             GANOversampler(checkpoint_dir=tmp_path, **params).fit_resample(X, y)
     assert (tmp_path / "checkpoint.pt").exists()

@@ -62,7 +62,8 @@ class ImageBatches:
         self.n_classes = n_classes
         self.cond_dim = n_classes
 
-    def sample(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, ClassBatch]:
+    def _draw(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, ClassBatch]:
+        """Row indices of a batch and its conditions."""
         device = self.data.device
         classes = torch.randint(self.n_classes, (n,), generator=generator, device=device)
         offset = (
@@ -70,11 +71,16 @@ class ImageBatches:
         ).long()
         rows = self.starts[classes] + offset
         cond = torch.nn.functional.one_hot(classes, self.n_classes).to(self.data.dtype)
-        return self.data[rows], ClassBatch(cond)
+        return rows, ClassBatch(cond)
+
+    def sample(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, ClassBatch]:
+        rows, batch = self._draw(n, generator)
+        return self.data[rows], batch
 
     def sample_conditions(self, n: int, generator: torch.Generator) -> ClassBatch:
-        """Conditions for a generator step, drawn like a training batch's."""
-        return self.sample(n, generator)[1]
+        """Conditions for a generator step, drawn like a training batch's (the
+        same random draws) without gathering images it would not use."""
+        return self._draw(n, generator)[1]
 
     def activate(self, raw: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """The generator already ends in ``tanh``: its output is the image."""

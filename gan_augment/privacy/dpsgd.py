@@ -14,6 +14,7 @@ adds up before clipping, so clipping bounds what one real row can change.
 
 from __future__ import annotations
 
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from opacus import GradSampleModule
     from opacus.optimizers import DPOptimizer
 
-__all__ = ["DPSGD", "make_private", "public_pass"]
+__all__ = ["DPSGD", "make_private", "public_pass", "quiet_hooks"]
 
 
 @dataclass
@@ -97,3 +98,12 @@ def public_pass(module: nn.Module):
         yield
     finally:
         module.enable_hooks()
+
+
+@contextmanager
+def quiet_hooks():
+    """Opacus's per-example hooks fire on outputs whose inputs (rows) need no
+    gradient; torch warns about that at every backward pass, harmlessly."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Full backward hook", UserWarning)
+        yield

@@ -77,8 +77,9 @@ class TabularBatches(EncodedRows):
         return self.data[batch.rows], batch
 
     def sample_conditions(self, n: int, generator: torch.Generator) -> ConditionBatch:
-        """Conditions for a generator step (drawn like a training batch's)."""
-        return self.sample(n, generator)[1]
+        """Conditions for a generator step, drawn like a training batch's (the
+        same random draws) without gathering the real rows it would not use."""
+        return self.conditions.sample_train(n, generator, self.pack_size)
 
 
 @torch.no_grad()
