@@ -53,8 +53,21 @@ from baselines import CTGANOversampler, SmoteVariantsSampler
 from datasets import CATEGORICAL_SETS, IMBALANCED_SETS, load_adult_subsample, load_imbalanced
 from gan_augment import GANOversampler
 
+# GANOversampler settings compared in the model-change study (docs/benchmarks.md):
+# "gan" is the default; each variant changes what its name says. "old_budget"
+# is the training budget of version 0.1 (300 epochs' worth of steps, at least
+# 1,000 and at most 3,000).
+GAN_VARIANTS = {
+    "gan": {},
+    "gan-old-budget": {"old_budget": True, "synthetic_filter": None, "interpolation": 0.0},
+    "gan-plain": {"synthetic_filter": None, "interpolation": 0.0},
+    "gan-filter": {"synthetic_filter": "neighbours", "interpolation": 0.0},
+    "gan-interp": {"synthetic_filter": None, "interpolation": 0.5},
+    "gan-filter-interp": {"synthetic_filter": "neighbours", "interpolation": 0.5},
+}
 SAMPLERS = [
-    "none", "ros", "smote", "adasyn", "borderline", "smotenc", "polyfit", "prowsyn", "ctgan", "gan",
+    "none", "ros", "smote", "adasyn", "borderline", "smotenc", "polyfit", "prowsyn", "ctgan",
+    *GAN_VARIANTS,
 ]
 NUMERIC_ONLY = {"smote", "adasyn", "borderline", "polyfit", "prowsyn"}
 CLASSIFIERS = ["logreg", "rf", "knn", "hgb"]
@@ -62,10 +75,23 @@ METRICS = ["balanced_accuracy", "g_mean", "f1_minority", "average_precision"]
 QUICK_SETS = ["glass2", "abalone9_18"]
 
 
-def make_sampler(name: str, seed: int, quick: bool, ctgan_epochs: int | None = None):
+def old_budget_epochs(n_rows: int, batch_size: int = 500) -> int:
+    """Epochs of version 0.1's ``epochs="auto"`` for ``n_rows`` training rows."""
+    steps_per_epoch = max(1, n_rows // batch_size)
+    steps = min(max(300 * steps_per_epoch, 1000), 3000)
+    return -(-steps // steps_per_epoch)
+
+
+def make_sampler(name: str, seed: int, quick: bool, ctgan_epochs: int | None = None,
+                 n_rows: int = 0):
     """The over-sampler called ``name`` (None for ``"none"``)."""
     epochs = {"epochs": 5} if quick else {}
     ctgan = {"epochs": ctgan_epochs} if ctgan_epochs else epochs
+    if name in GAN_VARIANTS:
+        params = dict(GAN_VARIANTS[name])
+        if params.pop("old_budget", False) and not quick:
+            params["epochs"] = old_budget_epochs(n_rows)
+        return GANOversampler(random_state=seed, **{**params, **epochs})
     return {
         "none": lambda: None,
         "ros": lambda: RandomOverSampler(random_state=seed),
@@ -76,7 +102,6 @@ def make_sampler(name: str, seed: int, quick: bool, ctgan_epochs: int | None = N
         "polyfit": lambda: SmoteVariantsSampler("polynom_fit_SMOTE_star", random_state=seed),
         "prowsyn": lambda: SmoteVariantsSampler("ProWSyn", random_state=seed),
         "ctgan": lambda: CTGANOversampler(random_state=seed, **ctgan),
-        "gan": lambda: GANOversampler(random_state=seed, **epochs),
     }[name]()
 
 
@@ -136,7 +161,7 @@ def run_dataset(name, X, y, args, out_csv, rows: list[dict]) -> None:
             X_test, y_test = X.iloc[test], y.iloc[test]
             seed = 1000 * repeat + fold
             for sampler_name in samplers:
-                sampler = make_sampler(sampler_name, seed, args.quick, args.ctgan_epochs)
+                sampler = make_sampler(sampler_name, seed, args.quick, args.ctgan_epochs, len(X_train))
                 record = {"dataset": name, "repeat": repeat, "fold": fold, "sampler": sampler_name,
                           "n_train": len(X_train), "n_minority_train": int(y_train.sum())}
                 start = time.perf_counter()
@@ -291,15 +316,18 @@ def main(argv=None) -> None:
                         help=f"names among {', '.join(IMBALANCED_SETS)} and adult (default: all)")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--samplers", nargs="+", default=SAMPLERS, choices=SAMPLERS)
+    parser.add_argument("--samplers", nargs="+", default=[s for s in SAMPLERS if s not in GAN_VARIANTS or s == "gan"],
+                        choices=SAMPLERS,
+                        help="default: all but the GAN variants of the model-change study")
     parser.add_argument("--classifiers", nargs="+", default=CLASSIFIERS, choices=CLASSIFIERS)
     parser.add_argument("--ctgan-epochs", type=int, default=None,
                         help="CTGAN epochs (default: its own 300; 5 with --quick)")
     parser.add_argument("--quick", action="store_true",
                         help="2 data sets, 1 repeat x 3 folds, 5 epochs for the GAN samplers")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
-    parser.add_argument("--from-csv", type=Path, default=None,
-                        help="only summarise an existing quality_folds.csv (e.g. of an interrupted run)")
+    parser.add_argument("--from-csv", type=Path, nargs="+", default=None,
+                        help="only summarise existing quality_folds.csv files (e.g. of an interrupted "
+                             "run, or of runs split by sampler), concatenated")
     args = parser.parse_args(argv)
     args.command = "python benchmarks/quality.py " + " ".join(argv if argv is not None else os.sys.argv[1:])
     if args.quick:
@@ -308,7 +336,8 @@ def main(argv=None) -> None:
     names = args.datasets or IMBALANCED_SETS + ["adult"]
     args.out.mkdir(parents=True, exist_ok=True)
     if args.from_csv is not None:
-        summary = summarise(pd.read_csv(args.from_csv), args, args.out)
+        frame = pd.concat([pd.read_csv(path) for path in args.from_csv], ignore_index=True)
+        summary = summarise(frame, args, args.out)
         (args.out / "quality_summary.md").write_text(summary)
         print(summary)
         return

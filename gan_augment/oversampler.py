@@ -7,6 +7,7 @@ import hashlib
 import logging
 import os
 import time
+from dataclasses import dataclass
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from .losses import LOSSES
 from .schema import TableSchema, check_finite
 from .tabular.data import TabularBatches, ValidationScore, generate_encoded
 from .tabular.networks import Discriminator, Generator, initialise
+from .tabular.selection import NeighbourFilter, interpolate
 from .tabular.transformer import TabularTransformer
 from .training import CheckpointConfig, EarlyStopping, TrainingConfig, train
 
@@ -46,12 +48,19 @@ __all__ = ["GANOversampler"]
 
 logger = logging.getLogger(__name__)
 
-# Default training budget (epochs="auto"): 300 epochs' worth of generator steps,
-# kept between these bounds so that tiny data sets still get enough updates and
-# large ones do not train for hours (a step costs the same whatever the rows).
-AUTO_EPOCHS = 300
-AUTO_MIN_STEPS = 1000
+# Default training budget of tables (epochs="auto"): 100 epochs' worth of
+# generator steps, kept between these bounds so that tiny data sets still get
+# enough updates and large ones do not train for hours (a step costs the same
+# whatever the rows). Version 0.1 trained 300 epochs' worth, at least 1,000
+# steps: 3x the time. On the model-change study the longer budget ranked better
+# for a GAN alone, but the default mix with interpolation at 300 steps ranked
+# better than either (docs/benchmarks.md).
+AUTO_EPOCHS = 100
+AUTO_MIN_STEPS = 300
 AUTO_MAX_STEPS = 3000
+# Images keep version 0.1's budget, which docs/images.md measured.
+IMAGE_AUTO_EPOCHS = 300
+IMAGE_AUTO_MIN_STEPS = 1000
 # Classes to over-sample with fewer rows than this get a SmallClassWarning.
 SMALL_CLASS_ROWS = 10
 # n_critic="auto" for images: with 1, the DCGAN collapsed to nearly one image per
@@ -77,6 +86,17 @@ def _check_frame_shape(X: pd.DataFrame) -> None:
     complex_columns = [c for c, d in X.dtypes.items() if getattr(d, "kind", "") == "c"]
     if complex_columns:
         raise ValueError(f"Complex data not supported: column(s) {complex_columns}.")
+
+
+@dataclass
+class _Selection:
+    """The real rows, split, for the neighbour filter and interpolation."""
+
+    continuous: np.ndarray
+    categorical: np.ndarray
+    y_codes: np.ndarray
+    neighbours: NeighbourFilter | None
+    seed: int
 
 
 @Substitution(
@@ -113,10 +133,11 @@ class GANOversampler(BaseOverSampler):
 
     epochs : int or "auto", default="auto"
         Number of passes over the data; a pass is ``max(1, n_rows //
-        batch_size)`` generator steps. ``"auto"`` trains for 300 passes' worth of
-        steps, but at least 1,000 and at most 3,000 steps (then rounded up to
-        whole epochs), so a 300-row data set gets 1,000 generator updates and a
-        50,000-row one stops at 3,000.
+        batch_size)`` generator steps. ``"auto"`` trains for 100 passes' worth of
+        steps, but at least 300 and at most 3,000 steps (then rounded up to
+        whole epochs), so data sets up to 1,500 rows get 300 generator updates,
+        a 5,000-row one 1,000 and a 50,000-row one 3,000. Version 0.1 trained
+        at least 1,000 steps; the benchmarks guide compares the two budgets.
 
     batch_size : int, default=500
         Rows per step. Must be a multiple of ``pac``.
@@ -247,6 +268,23 @@ class GANOversampler(BaseOverSampler):
         Images only: give the discriminator the batch's feature standard
         deviation (Karras et al., 2018) to penalise generators without variety.
 
+    synthetic_filter : {{"neighbours"}} or None, default=None
+        Tables, ``fit_resample`` only. ``"neighbours"``: generate
+        ``filter_candidates`` times the rows needed and keep those with the
+        largest share of their 5 nearest real rows (standardised continuous
+        columns, one-hot categories) in the class they were generated for, so
+        that rows landing deep inside another class are dropped. The
+        benchmarks guide gives its measured effect.
+
+    filter_candidates : float, default=2.0
+        Candidates generated per row kept by ``synthetic_filter``.
+
+    interpolation : float in [0, 1], default=0.5
+        Tables, ``fit_resample`` only: the share of each class's added rows
+        made by interpolation between real rows of the class (imbalanced-learn's
+        SMOTE, SMOTENC or SMOTEN, as the columns require) instead of by the
+        GAN; the rest is generated. 1.0 is plain SMOTE(NC/N).
+
     Attributes
     ----------
     sampling_strategy_ : dict
@@ -352,6 +390,9 @@ class GANOversampler(BaseOverSampler):
         "conv_width": [Interval(Integral, 1, None, closed="left")],
         "spectral_norm": ["boolean"],
         "minibatch_std": ["boolean"],
+        "synthetic_filter": [StrOptions({"neighbours"}), None],
+        "filter_candidates": [Interval(Real, 1, None, closed="left")],
+        "interpolation": [Interval(Real, 0, 1, closed="both")],
     }
 
     def __init__(
@@ -388,6 +429,9 @@ class GANOversampler(BaseOverSampler):
         conv_width=64,
         spectral_norm=False,
         minibatch_std=False,
+        synthetic_filter=None,
+        filter_candidates=2.0,
+        interpolation=0.5,
     ):
         super().__init__(sampling_strategy=sampling_strategy)
         self.random_state = random_state
@@ -420,6 +464,9 @@ class GANOversampler(BaseOverSampler):
         self.conv_width = conv_width
         self.spectral_norm = spectral_norm
         self.minibatch_std = minibatch_std
+        self.synthetic_filter = synthetic_filter
+        self.filter_candidates = filter_candidates
+        self.interpolation = interpolation
 
     # -- validation -----------------------------------------------------------
 
@@ -546,12 +593,16 @@ class GANOversampler(BaseOverSampler):
                 SmallClassWarning,
             )
 
-    def _training_budget(self, n_rows: int) -> tuple[int, int]:
+    def _training_budget(self, n_rows: int, images: bool = False) -> tuple[int, int]:
         """(epochs, steps_per_epoch) for ``n_rows`` training rows."""
         steps_per_epoch = max(1, n_rows // self.batch_size)
         if self.epochs != "auto":
             return self.epochs, steps_per_epoch
-        steps = min(max(AUTO_EPOCHS * steps_per_epoch, AUTO_MIN_STEPS), AUTO_MAX_STEPS)
+        epochs, least = (
+            (IMAGE_AUTO_EPOCHS, IMAGE_AUTO_MIN_STEPS) if images
+            else (AUTO_EPOCHS, AUTO_MIN_STEPS)
+        )
+        steps = min(max(epochs * steps_per_epoch, least), AUTO_MAX_STEPS)
         return -(-steps // steps_per_epoch), steps_per_epoch
 
     # -- fitting --------------------------------------------------------------
@@ -584,10 +635,14 @@ class GANOversampler(BaseOverSampler):
     def _fit_resample(self, X, y):
         torch_rng = self._fit_model(X, y)
         X_new, y_new = [X], [y]
+        selection = None if self.image_layout_ is not None else self._selection(X, y)
         for label, n_samples in self.sampling_strategy_.items():
             if n_samples == 0:
                 continue
-            X_new.append(self._generate(label, n_samples, torch_rng))
+            if selection is None:
+                X_new.append(self._generate(label, n_samples, torch_rng))
+            else:
+                X_new.append(self._select(selection, label, n_samples, torch_rng))
             y_new.append(np.full(n_samples, label, dtype=y.dtype))
         if isinstance(X, pd.DataFrame):
             X_res = pd.concat(
@@ -769,7 +824,7 @@ class GANOversampler(BaseOverSampler):
             self.device_,
             torch_rng,
         )
-        epochs, steps_per_epoch = self._training_budget(len(y))
+        epochs, steps_per_epoch = self._training_budget(len(y), images=True)
         config = TrainingConfig(
             epochs=epochs,
             steps_per_epoch=steps_per_epoch,
@@ -849,6 +904,51 @@ class GANOversampler(BaseOverSampler):
 
     # -- generation -----------------------------------------------------------
 
+    def _selection(self, X, y) -> _Selection | None:
+        """What ``fit_resample`` needs to filter and interpolate, or None."""
+        if self.synthetic_filter is None and self.interpolation == 0:
+            return None
+        continuous, categorical = self._schema.split(X)
+        y_codes = np.searchsorted(self.classes_, y)
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        neighbours = None
+        if self.synthetic_filter == "neighbours":
+            neighbours = NeighbourFilter(
+                continuous, categorical, y_codes, max_categories=self.max_categories,
+                rng=np.random.default_rng(seed),
+            )
+        return _Selection(continuous, categorical, y_codes, neighbours, int(seed))
+
+    def _select(self, selection: _Selection, label: Any, n_samples: int, rng):
+        """``n_samples`` rows of ``label``: the interpolated share, then the
+        generated rows that the neighbour filter keeps."""
+        class_index = int(np.flatnonzero(self.classes_ == label)[0])
+        n_interpolated = int(round(self.interpolation * n_samples))
+        parts = []
+        if n_interpolated:
+            parts.append(
+                interpolate(
+                    selection.continuous, selection.categorical, selection.y_codes,
+                    class_index, n_interpolated, selection.seed + class_index,
+                    max_categories=self.max_categories,
+                )
+            )
+        n_generated = n_samples - n_interpolated
+        if n_generated:
+            n_candidates = n_generated
+            if selection.neighbours is not None:
+                n_candidates = int(np.ceil(self.filter_candidates * n_generated))
+            continuous, categorical = self._generate_split(class_index, n_candidates, rng)
+            if selection.neighbours is not None:
+                keep = selection.neighbours.select(
+                    continuous, categorical, class_index, n_generated
+                )
+                continuous, categorical = continuous[keep], categorical[keep]
+            parts.append((continuous, categorical))
+        return self._schema.restore(
+            np.concatenate([c for c, _ in parts]), np.concatenate([c for _, c in parts])
+        )
+
     def _generate(self, label: Any, n_samples: int, rng: torch.Generator):
         class_index = int(np.flatnonzero(self.classes_ == label)[0])
         if self.image_layout_ is not None:
@@ -857,6 +957,12 @@ class GANOversampler(BaseOverSampler):
                 self.embedding_dim, rng,
             )
             return self.image_layout_.restore(images)
+        return self._schema.restore(*self._generate_split(class_index, n_samples, rng))
+
+    def _generate_split(
+        self, class_index: int, n_samples: int, rng: torch.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Generated rows of a class, as the schema splits a table."""
         encoded = generate_encoded(
             self.generator_,
             self.transformer_.layout_,
@@ -869,10 +975,7 @@ class GANOversampler(BaseOverSampler):
         # Pooled rare categories are drawn from a NumPy stream seeded by the
         # torch stream, so the whole generation follows one seed.
         seed = int(torch.randint(2**31 - 1, (1,), generator=rng, device=rng.device))
-        continuous, categorical = self.transformer_.inverse_transform(
-            encoded, np.random.default_rng(seed)
-        )
-        return self._schema.restore(continuous, categorical)
+        return self.transformer_.inverse_transform(encoded, np.random.default_rng(seed))
 
     def sample(self, n_samples: int, y: Any):
         """Generate ``n_samples`` synthetic rows of class ``y``.

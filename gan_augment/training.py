@@ -222,11 +222,16 @@ class _Trainer:
             generator, discriminator, source, config, rng,
         )
         self.device = next(generator.parameters()).device
-        betas = config.betas
-        self.opt_g = torch.optim.Adam(generator.parameters(), lr=config.learning_rate, betas=betas)
-        self.opt_d = torch.optim.Adam(
-            discriminator.parameters(), lr=config.learning_rate, betas=betas
-        )
+        # The fused Adam kernel updates every parameter in one call; the default
+        # per-tensor loop cost 3.4 ms a step on the CPU, about a fifth of a
+        # 100-row step (profile in docs/benchmarks.md).
+        adam = {
+            "lr": config.learning_rate,
+            "betas": config.betas,
+            "fused": True if self.device.type in ("cpu", "cuda") else None,
+        }
+        self.opt_g = torch.optim.Adam(generator.parameters(), **adam)
+        self.opt_d = torch.optim.Adam(discriminator.parameters(), **adam)
         if config.privacy is not None:
             from .privacy.dpsgd import make_private
 
@@ -246,7 +251,14 @@ class _Trainer:
 
     def _step(self) -> torch.Tensor:
         config, loss, b = self.config, self.config.loss, self.config.batch_size
-        for _ in range(config.n_critic):
+        # Without privacy, the last critic step's fake rows also serve the
+        # generator step, as in PyTorch's DCGAN example: one generator forward
+        # pass per step instead of two (the generator is most of a step's
+        # FLOPs; docs/benchmarks.md). Under DP the generator step must not see
+        # the conditions of the Poisson-sampled real rows, so it draws its own.
+        reuse_last = config.privacy is None
+        for critic_step in range(config.n_critic):
+            reuse = reuse_last and critic_step == config.n_critic - 1
             real, batch = self.source.sample(b, self.rng)
             self.result.private_steps += config.privacy is not None
             if not len(real):
@@ -256,22 +268,27 @@ class _Trainer:
                 empty_step(self.d, self.opt_d)
                 loss_d = real_scores = fake_scores = real.new_zeros(1)
                 continue
-            with torch.no_grad():
-                _, fake = self._fake(batch.cond)
+            if reuse:
+                raw, fake = self._fake(batch.cond)
+                detached = fake.detach()
+            else:
+                with torch.no_grad():
+                    _, detached = self._fake(batch.cond)
             real_scores = self.d(real, batch.cond)
-            fake_scores = self.d(fake, batch.cond)
+            fake_scores = self.d(detached, batch.cond)
             loss_d = loss.discriminator(real_scores, fake_scores)
             if loss.gradient_penalty:
                 loss_d = loss_d + config.gp_weight * gradient_penalty(
-                    self.d, real, fake, batch.cond, config.pac, self.rng
+                    self.d, real, detached, batch.cond, config.pac, self.rng
                 )
             self.opt_d.zero_grad(set_to_none=True)
             with self._backward_context():
                 loss_d.backward()
             self.opt_d.step()
 
-        batch = self.source.sample_conditions(b, self.rng)
-        raw, fake = self._fake(batch.cond)
+        if not (reuse_last and len(real)):
+            batch = self.source.sample_conditions(b, self.rng)
+            raw, fake = self._fake(batch.cond)
         with public_pass(self.d):
             fake_scores = self.d(fake, batch.cond)
             loss_g = loss.generator(fake_scores) + self.source.condition_loss(raw, batch)

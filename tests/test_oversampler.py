@@ -224,12 +224,17 @@ class TestReproducibility:
 class TestTrainingBudget:
     @pytest.mark.parametrize(
         "n_rows, epochs, steps",
-        [(300, 1000, 1000), (1500, 334, 1002), (32561, 47, 3055), (50000, 30, 3000)],
+        [(300, 300, 300), (1500, 100, 300), (5000, 100, 1000), (32561, 47, 3055), (50000, 30, 3000)],
     )
     def test_auto_rule(self, n_rows, epochs, steps):
         sampler = GANOversampler()
         n_epochs, per_epoch = sampler._training_budget(n_rows)
         assert (n_epochs, n_epochs * per_epoch) == (epochs, steps)
+
+    @pytest.mark.parametrize("n_rows, steps", [(300, 1000), (1500, 1002), (50000, 3000)])
+    def test_images_keep_their_budget(self, n_rows, steps):
+        n_epochs, per_epoch = GANOversampler()._training_budget(n_rows, images=True)
+        assert n_epochs * per_epoch == steps
 
 
 class TestPipelines:
