@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import torch
 from imblearn.metrics import geometric_mean_score
-from imblearn.over_sampling import ADASYN, SMOTE, SMOTENC, BorderlineSMOTE, RandomOverSampler
+from imblearn.over_sampling import ADASYN, SMOTE, SMOTEN, SMOTENC, BorderlineSMOTE, RandomOverSampler
 from imblearn.pipeline import Pipeline
 from scipy import stats
 from sklearn.base import clone
@@ -152,6 +152,7 @@ def scores(y_true, y_pred, y_score) -> dict[str, float]:
 
 def run_dataset(name, X, y, args, out_csv, rows: list[dict]) -> None:
     categorical = any(not pd.api.types.is_numeric_dtype(X[c]) for c in X.columns)
+    all_categorical = not any(pd.api.types.is_numeric_dtype(X[c]) for c in X.columns)
     samplers = [s for s in args.samplers if not (categorical and s in NUMERIC_ONLY)
                 and not (not categorical and s == "smotenc")]
     for repeat in range(args.repeats):
@@ -162,6 +163,9 @@ def run_dataset(name, X, y, args, out_csv, rows: list[dict]) -> None:
             seed = 1000 * repeat + fold
             for sampler_name in samplers:
                 sampler = make_sampler(sampler_name, seed, args.quick, args.ctgan_epochs, len(X_train))
+                if sampler_name == "smotenc" and all_categorical:
+                    # SMOTENC needs a continuous column; SMOTEN is its all-categorical form.
+                    sampler = SMOTEN(random_state=seed)
                 record = {"dataset": name, "repeat": repeat, "fold": fold, "sampler": sampler_name,
                           "n_train": len(X_train), "n_minority_train": int(y_train.sum())}
                 start = time.perf_counter()
@@ -286,6 +290,31 @@ def summarise(frame: pd.DataFrame, args, out: Path) -> str:
         cd_plot(rank_tables, len(keys), png, f"group {group_id + 1}: {', '.join(datasets)}")
         lines.append(f"\nPlot: `{png.name}`")
 
+    # One table over every data set: SMOTE, SMOTENC and SMOTEN count as one
+    # sampler, and only samplers that ran on every cell are ranked.
+    merged = means.reset_index()
+    merged["sampler"] = merged["sampler"].replace({"smote": "smote(nc/n)", "smotenc": "smote(nc/n)"})
+    merged = merged.set_index(["dataset", "classifier", "sampler"])
+    n_cells = merged.index.droplevel("sampler").nunique()
+    common = [s for s, n in merged.groupby("sampler").size().items() if n == n_cells]
+    if len(common) >= 2:
+        cells = merged[merged.index.get_level_values("sampler").isin(common)]
+        columns = {}
+        for metric in METRICS:
+            ranks, p, _ = average_ranks(cells, metric)
+            columns[f"{metric} (Friedman p={p:.2g})"] = ranks
+        table = pd.DataFrame(columns).sort_values(list(columns)[1])
+        datasets = sorted({d for d, _ in cells.index.droplevel("sampler")})
+        lines.append(f"\n## Average ranks over all {len(datasets)} data sets ({n_cells} cells), "
+                     "samplers run on every cell\n")
+        lines.append(markdown(table.round(2).reset_index(names="sampler")))
+        lines.append(f"\nNemenyi critical difference (alpha 0.05, {len(common)} samplers, {n_cells} cells): "
+                     f"{nemenyi_cd(len(common), n_cells):.2f}.")
+        png = out / "quality_cd_all.png"
+        cd_plot({m: pd.DataFrame(columns).iloc[:, i].sort_values() for i, m in enumerate(METRICS)},
+                n_cells, png, f"all {len(datasets)} data sets")
+        lines.append(f"\nPlot: `{png.name}`")
+
     per_fit = frame.drop_duplicates(["dataset", "repeat", "fold", "sampler"])
     diag = per_fit.groupby("sampler").agg(
         fits=("fit_seconds", "count"), mean_fit_seconds=("fit_seconds", "mean"),
@@ -337,6 +366,17 @@ def main(argv=None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     if args.from_csv is not None:
         frame = pd.concat([pd.read_csv(path) for path in args.from_csv], ignore_index=True)
+        # Files of runs split by sampler or data set may overlap: a fold's last
+        # successful record wins.
+        frame = frame.sort_values("classifier", na_position="first", kind="stable")
+        frame = frame.drop_duplicates(["dataset", "repeat", "fold", "sampler", "classifier"], keep="last")
+        done = frame[frame["classifier"].notna()].set_index(["dataset", "repeat", "fold", "sampler"]).index
+        failed = frame["classifier"].isna() & frame.set_index(
+            ["dataset", "repeat", "fold", "sampler"]).index.isin(done)
+        frame = frame[~failed]
+        if args.datasets:
+            frame = frame[frame["dataset"].isin(args.datasets)]
+        frame = frame[frame["sampler"].isin(args.samplers)]
         summary = summarise(frame, args, args.out)
         (args.out / "quality_summary.md").write_text(summary)
         print(summary)

@@ -103,8 +103,12 @@ class EpochClock:
         self.times: list[float] = []
 
     def per_epoch(self) -> float:
-        """Mean seconds per epoch, the first epoch (warm-up) left out."""
-        return float(np.mean(np.diff(self.times[1:]))) if len(self.times) > 2 else np.nan
+        """Mean seconds per epoch, the first epoch (warm-up) left out.
+
+        ``times`` holds the end of each epoch, so its differences are the
+        second and later epochs.
+        """
+        return float(np.mean(np.diff(self.times))) if len(self.times) > 1 else np.nan
 
     def watch_gan(self) -> None:
         import logging
@@ -278,6 +282,7 @@ def summarise(frame: pd.DataFrame, out: Path, command: str) -> str:
              "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     ratios = []
     datas = [d for d in dict.fromkeys(frame["data"]) if d != "yeast4"]
+    compared = [d for d in datas if not np.isnan(value("ctgan", d, "rows"))]
     for data in datas:
         for library in ("gan", "ctgan"):
             rows = value(library, data, "rows")
@@ -292,6 +297,8 @@ def summarise(frame: pd.DataFrame, out: Path, command: str) -> str:
                 f"| {rows / per_epoch:,.0f} | {value(library, data, 'end_to_end_seconds'):.1f} "
                 f"({value(library, data, 'epochs'):.0f}) | {rss:,.0f} | {gflop:.1f} "
                 f"| {gflop / per_epoch:.1f} | {value(library, data, 'matmul_gflops'):.0f} |")
+        if data not in compared:
+            continue
         ratios.append({
             "data": data,
             "per-epoch throughput (CTGAN s / GAN s)":
@@ -316,7 +323,7 @@ def summarise(frame: pd.DataFrame, out: Path, command: str) -> str:
         lines.append(f"| CTGAN-based (CTGAN(), 300 epochs) | {ctgan_default:.1f} |")
         lines.append(f"| ratio | {ctgan_default / gan_default:.1f} |")
     scaling_plot(frame, out / "speed_scaling.png")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines).replace("nan", "-") + "\n"
 
 
 def scaling_plot(frame: pd.DataFrame, path: Path) -> None:

@@ -189,7 +189,8 @@ class GANOversampler(BaseOverSampler):
         Off by default because it cost quality where measured (see the
         reliability guide): it trains 2.3-3x faster but the minority share on
         the two-moons test fell from 0.94-0.98 to 0.69-0.94 and yeast4's
-        balanced accuracy from 0.810/0.894 to 0.743/0.877. When on: hold out ``validation_fraction`` of the rows of each class (never
+        balanced accuracy from 0.810/0.894 to 0.743/0.877 (with version 0.1's
+        defaults). When on: hold out ``validation_fraction`` of the rows of each class (never
         leaving fewer than 2 to train on), score the generator about every 50
         generator steps by the class-conditional maximum mean discrepancy
         between generated and held-out rows, stop when the score has not
