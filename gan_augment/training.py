@@ -286,7 +286,7 @@ class _Trainer:
                 loss_d.backward()
             self.opt_d.step()
 
-        if not (reuse_last and len(real)):
+        if not reuse_last:
             batch = self.source.sample_conditions(b, self.rng)
             raw, fake = self._fake(batch.cond)
         with public_pass(self.d):
