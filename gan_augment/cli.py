@@ -36,7 +36,7 @@ from sklearn.utils._param_validation import Interval
 
 from . import __version__
 from .oversampler import GANOversampler
-from .persistence import atomic_write
+from .files import atomic_write
 
 __all__ = ["main", "build_parser"]
 

@@ -1,4 +1,4 @@
-"""Fully synthetic data sets from a fitted model, streamed chunk by chunk.
+"""Fully synthetic data sets from a :class:`~gan_augment.fitted.FittedModel`, streamed chunk by chunk.
 
 :func:`iter_synthetic` yields ``(X, y)`` chunks, so a data set of any size is
 generated without holding it in memory; :func:`write_synthetic` streams the
@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from .persistence import atomic_write
+from .files import atomic_write
+from .fitted import FittedModel
+from .options import check_n_samples
 
 __all__ = ["class_counts", "iter_synthetic", "write_synthetic"]
 
@@ -39,8 +39,8 @@ def _largest_remainder(shares: np.ndarray, n: int) -> np.ndarray:
     return counts
 
 
-def class_counts(model: Any, n_samples: int, class_distribution: Any) -> np.ndarray:
-    """Rows of each class in ``model.classes_`` for a data set of ``n_samples``.
+def class_counts(model: FittedModel, n_samples: int, class_distribution: Any) -> np.ndarray:
+    """Rows of each class in ``model.classes`` for a data set of ``n_samples``.
 
     Parameters
     ----------
@@ -49,16 +49,15 @@ def class_counts(model: Any, n_samples: int, class_distribution: Any) -> np.ndar
         privacy, their noisy estimate); ``"balanced"``: equal shares; a dict:
         label -> non-negative weight (classes left out get none), normalised.
     """
-    if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) or n_samples < 0:
-        raise ValueError(f"n_samples must be a non-negative integer; got {n_samples!r}.")
-    classes = model.classes_
+    n_samples = check_n_samples(n_samples)
+    classes = model.classes
     if isinstance(class_distribution, str) and class_distribution == "original":
-        if getattr(model, "_class_weights", None) is None:
+        if model.class_weights is None:
             raise ValueError(
                 "This model was saved by an older gan-augment without its class "
                 "shares: pass class_distribution='balanced' or a dict."
             )
-        shares = np.asarray(model._class_weights, dtype=np.float64)
+        shares = np.asarray(model.class_weights, dtype=np.float64)
     elif isinstance(class_distribution, str) and class_distribution == "balanced":
         shares = np.ones(len(classes))
     elif isinstance(class_distribution, Mapping):
@@ -90,22 +89,21 @@ def class_counts(model: Any, n_samples: int, class_distribution: Any) -> np.ndar
 
 
 def iter_synthetic(
-    model: Any,
+    model: FittedModel,
     n_samples: int,
     class_distribution: Any = "original",
     chunk_size: int = CHUNK_SIZE,
+    seed: int = 0,
 ) -> Iterator[tuple[Any, np.ndarray]]:
     """Yield ``(X, y)`` chunks of a synthetic data set, rows in random class order.
 
-    With an integer ``random_state``, the same call yields the same rows.
+    The same ``seed`` yields the same rows.
     """
-    check_is_fitted(model, "generator_")
     if not isinstance(chunk_size, Integral) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer; got {chunk_size!r}.")
     counts = class_counts(model, n_samples, class_distribution)
-    seed = check_random_state(model.random_state).randint(np.iinfo(np.int32).max)
     np_rng = np.random.default_rng(seed)
-    rng = torch.Generator(device=model.device_).manual_seed(int(seed))
+    rng = torch.Generator(device=model.device).manual_seed(int(seed))
     # One small integer per row fixes the class order (10 million rows of
     # fewer than 256 classes: 10 MB); the rows themselves come chunk by chunk.
     order = np.repeat(np.arange(len(counts), dtype=np.min_scalar_type(len(counts))), counts)
@@ -115,18 +113,18 @@ def iter_synthetic(
         parts, positions = [], []
         for code in np.unique(codes):
             where = np.flatnonzero(codes == code)
-            parts.append(model._generate(model.classes_[code], len(where), rng))
+            parts.append(model.generate(int(code), len(where), rng))
             positions.append(where)
         inverse = np.argsort(np.concatenate(positions), kind="stable")
         if isinstance(parts[0], pd.DataFrame):
             X = pd.concat(parts, ignore_index=True).iloc[inverse].reset_index(drop=True)
         else:
             X = np.concatenate(parts)[inverse]
-        yield X, model.classes_[codes]
+        yield X, model.classes[codes]
 
 
 def write_synthetic(
-    model: Any,
+    model: FittedModel,
     path: str | os.PathLike,
     n_samples: int,
     class_distribution: Any = "original",
@@ -134,6 +132,7 @@ def write_synthetic(
     target: str = "target",
     chunk_size: int = CHUNK_SIZE,
     progress: bool = False,
+    seed: int = 0,
 ) -> Path:
     """Write a synthetic data set to ``path`` (``.csv`` or ``.parquet``), streamed.
 
@@ -145,7 +144,7 @@ def write_synthetic(
     pathlib.Path
         The path written.
     """
-    if getattr(model, "image_layout_", None) is not None:
+    if model.columns is None:
         raise ValueError(
             "write_dataset writes tables; for an image model use sample_dataset, "
             "which returns the images in the training layout."
@@ -156,7 +155,7 @@ def write_synthetic(
         raise ValueError(
             f"Cannot write '{path}': the extension must be {' or '.join(FORMATS)}."
         )
-    chunks = iter_synthetic(model, n_samples, class_distribution, chunk_size)
+    chunks = iter_synthetic(model, n_samples, class_distribution, chunk_size, seed)
 
     def frames() -> Iterator[pd.DataFrame]:
         with tqdm(total=n_samples, disable=not progress, unit="row", desc="synthesize") as bar:
@@ -177,7 +176,7 @@ def write_synthetic(
                 frame.to_csv(handle, index=False, header=header)
                 header = False
             if header:  # no rows: still write the header
-                pd.DataFrame(columns=_columns(model) + [target]).to_csv(handle, index=False)
+                pd.DataFrame(columns=list(model.columns) + [target]).to_csv(handle, index=False)
             return
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -190,7 +189,7 @@ def write_synthetic(
                     writer = pq.ParquetWriter(handle, table.schema)
                 writer.write_table(table.cast(writer.schema))
             if writer is None:
-                empty = pd.DataFrame(columns=_columns(model) + [target])
+                empty = pd.DataFrame(columns=list(model.columns) + [target])
                 pq.write_table(pa.Table.from_pandas(empty, preserve_index=False), handle)
         finally:
             if writer is not None:
@@ -198,7 +197,3 @@ def write_synthetic(
 
     return atomic_write(path, write)
 
-
-def _columns(model: Any) -> list:
-    names = getattr(model, "feature_names_in_", None)
-    return list(names) if names is not None else list(range(model.n_features_in_))

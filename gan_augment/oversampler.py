@@ -1,102 +1,58 @@
-"""``GANOversampler``: the public estimator. Parameters, validation, delegation."""
+"""``GANOversampler``: the public estimator. Parameters, validation, delegation.
+
+The work is done elsewhere: :mod:`gan_augment.domains` picks the data domain
+and validates its input, :mod:`gan_augment.options` resolves the "auto"
+parameters, :func:`gan_augment.fitting.fit_model` trains a
+:class:`~gan_augment.fitted.FittedModel`, :mod:`gan_augment.resampling` says
+what ``fit_resample`` adds, and :mod:`gan_augment.export` and
+:mod:`gan_augment.persistence` work on the fitted model.
+"""
 
 from __future__ import annotations
 
-import copy
-import hashlib
-import logging
 import os
-import time
 from dataclasses import dataclass
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 from imblearn.over_sampling.base import BaseOverSampler
 from imblearn.utils import Substitution, check_sampling_strategy, check_target_type
 from imblearn.utils._docstring import _random_state_docstring
 from sklearn.base import _fit_context
-from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (
-    check_array,
-    check_consistent_length,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted
 
 from . import persistence
 from .device import resolve_device
-from .exceptions import SmallClassWarning, warn_user
-from .images.data import ImageBatches, generate_images
-from .images.layout import ImageLayout
-from .images.networks import ImageDiscriminator, ImageGenerator
-from .images.networks import initialise as initialise_image_network
+from .domains import Domain, choose_domain
+from .fitting import fit_model
 from .losses import LOSSES
-from .schema import TableSchema, check_finite
-from .tabular.data import TabularBatches, ValidationScore, generate_encoded
-from .tabular.networks import Discriminator, Generator, initialise
-from .tabular.selection import NeighbourFilter, interpolate
-from .tabular.transformer import TabularTransformer
-from .training import CheckpointConfig, EarlyStopping, TrainingConfig, train
+from .options import Options, check_class_counts, check_n_samples, resolve
+from .resampling import append_rows
+from .seeding import Seeds
 
 __all__ = ["GANOversampler"]
 
-logger = logging.getLogger(__name__)
-
-# Default training budget of tables (epochs="auto"): 100 epochs' worth of
-# generator steps, kept between these bounds so that tiny data sets still get
-# enough updates and large ones do not train for hours (a step costs the same
-# whatever the rows). Version 0.1 trained 300 epochs' worth, at least 1,000
-# steps: 3x the time. On the model-change study the longer budget ranked better
-# for a GAN alone, but the default mix with interpolation at 300 steps ranked
-# better than either (docs/benchmarks.md).
-AUTO_EPOCHS = 100
-AUTO_MIN_STEPS = 300
-AUTO_MAX_STEPS = 3000
-# Images keep version 0.1's budget, which docs/images.md measured.
-IMAGE_AUTO_EPOCHS = 300
-IMAGE_AUTO_MIN_STEPS = 1000
-# Classes to over-sample with fewer rows than this get a SmallClassWarning.
-SMALL_CLASS_ROWS = 10
-# n_critic="auto" for images: with 1, the DCGAN collapsed to nearly one image per
-# class on 8x8 digits (generated pixel spread 0.2 of the real one after 1,000
-# steps); with 5, 0.85 after 500 steps (docs/images.md).
-IMAGE_N_CRITIC = 5
-# With early_stopping, the generator is scored about this often (generator steps).
-_VALIDATION_STEPS = 50
-
-
-def _check_frame_shape(X: pd.DataFrame) -> None:
-    """The shape checks of ``check_array``, for a DataFrame kept as it is.
-
-    ``check_array`` would convert a mixed-type DataFrame to one NumPy dtype,
-    which fails for some mixes (e.g. float, bool and a string category).
-    """
-    for axis, what in ((0, "sample"), (1, "feature")):
-        if X.shape[axis] < 1:
-            raise ValueError(
-                f"Found array with 0 {what}(s) (shape={X.shape}) while a minimum "
-                "of 1 is required."
-            )
-    complex_columns = [c for c, d in X.dtypes.items() if getattr(d, "kind", "") == "c"]
-    if complex_columns:
-        raise ValueError(f"Complex data not supported: column(s) {complex_columns}.")
+#: Fitted attributes saved with the model, besides the model itself.
+_SAVED = (
+    "classes_", "sampling_strategy_", "n_features_in_", "feature_names_in_", "n_epochs_",
+    "n_steps_", "best_epoch_", "history_", "dp_epsilon_spent_", "dp_delta_",
+    "dp_noise_multiplier_", "dp_history_",
+)
 
 
 @dataclass
-class _Selection:
-    """The real rows, split, for the neighbour filter and interpolation."""
+class _Fit:
+    """What ``_fit_resample`` needs from the fit besides the fitted attributes."""
 
-    continuous: np.ndarray
-    categorical: np.ndarray
+    domain: Domain
+    options: Options
     y_codes: np.ndarray
-    neighbours: NeighbourFilter | None
-    seed: int
+    rng: torch.Generator
 
 
 @Substitution(
@@ -469,144 +425,16 @@ class GANOversampler(BaseOverSampler):
         self.filter_candidates = filter_candidates
         self.interpolation = interpolation
 
-    # -- validation -----------------------------------------------------------
+    # -- validation and fitting --------------------------------------------------
 
     def _check_X_y(self, X, y):
-        """Validate like imbalanced-learn, but keep DataFrames (and their dtypes)
-        intact, accept non-numeric columns, and name columns with NaN/inf."""
+        """Validate ``y`` like imbalanced-learn and ``X`` as its domain (tables or
+        images) requires; the domain is kept for the fit that follows."""
         y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
-        self.image_layout_ = None
-        if self._wants_images(X):
-            return self._check_images(X, y), y, binarize_y
-        if isinstance(X, pd.DataFrame):
-            # Pandas sparse columns are modelled densely; imblearn's output
-            # conversion gives them their sparse dtype back.
-            sparse = {
-                name: dtype.subtype
-                for name, dtype in X.dtypes.items()
-                if isinstance(dtype, pd.SparseDtype)
-            }
-            if sparse:
-                X = X.astype(sparse)
-            _check_frame_shape(X)
-        else:
-            X = check_array(X, dtype=None, ensure_all_finite=False)
-        check_consistent_length(X, y)
-        check_finite(X)
-        validate_data(self, X=X, y=y, reset=True, skip_check_array=True)
-        self._schema = TableSchema.from_data(X, self.categorical_features)
-        self.categorical_features_ = self._schema.categorical_indices
-        self.continuous_features_ = self._schema.continuous_indices
+        domain = choose_domain(X, self.model, self.image_shape)
+        X, description = domain.check_input(self, X, y)
+        self._input = (domain, description)
         return X, y, binarize_y
-
-    def _wants_images(self, X) -> bool:
-        if self.model != "auto":
-            return self.model == "image"
-        if self.image_shape is not None:
-            return True
-        if isinstance(X, (list, tuple)):
-            # A list of images may be ragged, which np.ndim refuses.
-            return len(X) > 0 and np.ndim(X[0]) >= 2
-        return np.ndim(X) >= 3
-
-    def _check_images(self, X, y) -> np.ndarray:
-        """Validate images (any layout); record their layout in ``image_layout_``."""
-        frame = X if isinstance(X, pd.DataFrame) else None
-        try:
-            X = np.asarray(X)
-        except ValueError as exc:
-            raise ValueError(
-                "Images must all have the same shape and layout (one of (n, H, W), "
-                "(n, H, W, C), (n, C, H, W) or flat (n, H*W*C) with image_shape); "
-                f"got images of different shapes ({exc})."
-            ) from exc
-        X = check_array(X, dtype=None, allow_nd=True, ensure_all_finite=False)
-        check_consistent_length(X, y)
-        self.image_layout_ = ImageLayout.from_data(X, self.image_shape)
-        if X.ndim == 2:
-            validate_data(self, X=X if frame is None else frame, reset=True,
-                          skip_check_array=True)
-        else:
-            self.n_features_in_ = self.image_layout_.n_features
-            if hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
-        return X
-
-    def _check_hyperparameters(self) -> None:
-        for name in ("generator_dims", "discriminator_dims"):
-            dims = getattr(self, name)
-            if isinstance(dims, str) or not all(
-                isinstance(d, Integral) and not isinstance(d, bool) and d > 0
-                for d in dims
-            ):
-                raise ValueError(
-                    f"{name} must be a sequence of positive integers; got {dims!r}."
-                )
-        if self.batch_size % self._pac:
-            raise ValueError(
-                f"batch_size={self.batch_size} must be a multiple of pac={self._pac}."
-            )
-
-    @property
-    def _private(self) -> bool:
-        return self.dp_epsilon is not None
-
-    @property
-    def _pac(self) -> int:
-        if self.pac == "auto":
-            return 1 if self._private else 10
-        return self.pac
-
-    @property
-    def _n_critic(self) -> int:
-        """Discriminator steps per generator step for tables."""
-        return 1 if self.n_critic == "auto" else self.n_critic
-
-    @property
-    def _loss(self) -> str:
-        if self.loss == "auto":
-            return "non-saturating" if self._private else "wgan-gp"
-        return self.loss
-
-    def _check_class_counts(self, y: np.ndarray) -> None:
-        """Refuse classes to over-sample with under 2 rows; warn under SMALL_CLASS_ROWS."""
-        labels, counts = np.unique(y, return_counts=True)
-        count = dict(zip(labels.tolist(), counts.tolist()))
-        targets = {
-            np.asarray(c).tolist(): count[c]
-            for c, n in self.sampling_strategy_.items()
-            if n > 0
-        }
-        too_small = {c: n for c, n in targets.items() if n < 2}
-        if too_small:
-            raise ValueError(
-                f"Class(es) {too_small} (label: number of samples) have fewer than 2 "
-                "samples; GANOversampler needs at least 2 samples of each class it "
-                "over-samples."
-            )
-        small = {c: n for c, n in targets.items() if n < SMALL_CLASS_ROWS}
-        if small:
-            warn_user(
-                f"Class(es) {small} (label: number of samples) have fewer than "
-                f"{SMALL_CLASS_ROWS} samples to learn from: a GAN learns little from so "
-                "few rows, and interpolation (imblearn.over_sampling.SMOTE) is likely "
-                "the better tool for them.",
-                SmallClassWarning,
-            )
-
-    def _training_budget(self, n_rows: int, images: bool = False) -> tuple[int, int]:
-        """(epochs, steps_per_epoch) for ``n_rows`` training rows."""
-        steps_per_epoch = max(1, n_rows // self.batch_size)
-        if self.epochs != "auto":
-            return self.epochs, steps_per_epoch
-        epochs, least = (
-            (IMAGE_AUTO_EPOCHS, IMAGE_AUTO_MIN_STEPS) if images
-            else (AUTO_EPOCHS, AUTO_MIN_STEPS)
-        )
-        steps = min(max(epochs * steps_per_epoch, least), AUTO_MAX_STEPS)
-        return -(-steps // steps_per_epoch), steps_per_epoch
-
-    # -- fitting --------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -630,353 +458,72 @@ class GANOversampler(BaseOverSampler):
         self.sampling_strategy_ = check_sampling_strategy(
             self.sampling_strategy, y, self._sampling_type
         )
-        self._fit_model(X, y)
+        self._fit(X, y)
         return self
 
     def _fit_resample(self, X, y):
-        torch_rng = self._fit_model(X, y)
-        X_new, y_new = [X], [y]
-        selection = None if self.image_layout_ is not None else self._selection(X, y)
+        fit = self._fit(X, y)
+        source = fit.domain.resampler(
+            self.model_, X, fit.y_codes, fit.options, Seeds(self.random_state)
+        )
+        new, labels = [], [y]
         for label, n_samples in self.sampling_strategy_.items():
             if n_samples == 0:
                 continue
-            if selection is None:
-                X_new.append(self._generate(label, n_samples, torch_rng))
-            else:
-                X_new.append(self._select(selection, label, n_samples, torch_rng))
-            y_new.append(np.full(n_samples, label, dtype=y.dtype))
-        if isinstance(X, pd.DataFrame):
-            X_res = pd.concat(
-                [X.reset_index(drop=True)] + X_new[1:], ignore_index=True
-            )
-        else:
-            X_res = np.concatenate(X_new)
-        return X_res, np.concatenate(y_new)
+            new.append(source.rows(self._class_index(label), n_samples, fit.rng))
+            labels.append(np.full(n_samples, label, dtype=y.dtype))
+        return append_rows(X, new), np.concatenate(labels)
 
-    def _fit_model(self, X, y) -> torch.Generator:
-        """Encode, train and keep the generator; the torch stream, for generation."""
-        self.dp_epsilon_spent_ = self.dp_delta_ = self.dp_noise_multiplier_ = None
-        self.dp_history_ = None
-        if self.image_layout_ is not None:
-            self._check_class_counts(y)
-            return self._fit_image_model(X, y)
-        self._check_hyperparameters()
-        self._check_class_counts(y)
-        schema = self._schema
-
-        random_state = check_random_state(self.random_state)
-        np_rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+    def _fit(self, X, y) -> _Fit:
+        """Train the model on validated data and set the fitted attributes."""
+        domain, description = self.__dict__.pop("_input")
+        options = resolve(self.get_params(), domain.defaults)
+        check_class_counts(y, self.sampling_strategy_)
         self.device_ = resolve_device(self.device)
-        torch_rng = torch.Generator(device=self.device_).manual_seed(
-            int(random_state.randint(np.iinfo(np.int32).max))
-        )
-
         self.classes_, y_codes = np.unique(y, return_inverse=True)
-        start = time.perf_counter()
-        continuous, categorical = schema.split(X)
-        train_rows, val_rows = self._validation_split(y_codes, np_rng)
-        epochs, steps_per_epoch = self._training_budget(len(train_rows))
-        if self._private:
-            try:
-                import opacus  # noqa: F401
-            except ImportError as exc:
-                raise ImportError(
-                    "Training with dp_epsilon needs Opacus: "
-                    'pip install "gan-augment[privacy]"'
-                ) from exc
-            from .privacy.preparation import prepare
+        result = fit_model(
+            domain, X, y_codes, self.classes_, description, options,
+            Seeds(self.random_state), self.device_,
+        )
+        privacy = result.privacy
+        self._set_fitted(
+            result.model,
+            history_=result.history,
+            n_epochs_=result.n_epochs,
+            n_steps_=result.n_steps,
+            best_epoch_=result.best_epoch,
+            dp_epsilon_spent_=None if privacy is None else privacy.epsilon_spent,
+            dp_delta_=None if privacy is None else privacy.delta,
+            dp_noise_multiplier_=None if privacy is None else privacy.noise_multiplier,
+            dp_history_=None if privacy is None else privacy.history,
+        )
+        return _Fit(domain, options, y_codes, result.rng)
 
-            private = prepare(
-                self, schema, continuous, categorical, y_codes, len(self.classes_),
-                epochs * steps_per_epoch * self._n_critic, self.device_, np_rng,
+    def _set_fitted(self, model, **attributes) -> None:
+        self.model_ = model
+        for name, value in {**model.fitted_attributes(), **attributes}.items():
+            setattr(self, name, value)
+
+    @property
+    def generator_(self) -> torch.nn.Module:
+        """The trained generator (in eval mode)."""
+        return self.model_.generator
+
+    @property
+    def transformer_(self):
+        """The fitted :class:`~gan_augment.tabular.transformer.TabularTransformer` (tables)."""
+        return self.model_.transformer
+
+    def _class_index(self, label: Any) -> int:
+        where = np.flatnonzero(self.classes_ == label)
+        if not where.size:
+            raise ValueError(
+                f"y={label!r} is not a class seen in fit; the classes are "
+                f"{self.classes_.tolist()}."
             )
-            self.transformer_, source = private.transformer, private.source
-            self._conditions = private.conditions
-            self._class_weights = private.class_weights
-        else:
-            private = None
-            self.transformer_ = TabularTransformer(
-                max_modes=self.max_modes, max_categories=self.max_categories
-            ).fit(continuous, categorical, np_rng)
-            encoded, category_codes = self.transformer_.transform(
-                continuous, categorical, np_rng
-            )
-            # Without a hold-out, a view: the encoded set is never copied.
-            rows = train_rows if val_rows.size else slice(None)
-            source = TabularBatches(
-                encoded[rows],
-                y_codes[rows],
-                category_codes[rows],
-                len(self.classes_),
-                self.transformer_.n_categories,
-                self.transformer_.layout_,
-                self.device_,
-                pack_size=self._pac,
-            )
-            self._conditions = source.conditions.generation
-            self._class_weights = np.bincount(y_codes).astype(np.float64)
-        layout = self.transformer_.layout_
-        logger.info(
-            "Encoded %d rows x %d columns (%d categorical) into %d features in %.1f s.",
-            len(y), schema.n_features, len(schema.categorical_indices), layout.width,
-            time.perf_counter() - start,
-        )
+        return int(where[0])
 
-        generator = initialise(
-            Generator(
-                self.embedding_dim + source.cond_dim,
-                tuple(self.generator_dims),
-                layout.width,
-            ),
-            self.device_,
-            torch_rng,
-        )
-        discriminator = initialise(
-            Discriminator(
-                layout.width + source.cond_dim,
-                tuple(self.discriminator_dims),
-                self._pac,
-                len(self.classes_),
-            ),
-            self.device_,
-            torch_rng,
-        )
-        early_stopping = None
-        if val_rows.size:
-            score = ValidationScore(
-                encoded[val_rows],
-                y_codes[val_rows],
-                self._conditions,
-                layout,
-                self.embedding_dim,
-                self.device_,
-                seed=int(random_state.randint(np.iinfo(np.int32).max)),
-            )
-            every = max(1, -(-_VALIDATION_STEPS // steps_per_epoch))
-            early_stopping = EarlyStopping(score, every, self.n_iter_no_change)
-        config = TrainingConfig(
-            epochs=epochs,
-            steps_per_epoch=steps_per_epoch,
-            batch_size=self.batch_size,
-            noise_dim=self.embedding_dim,
-            n_critic=self._n_critic,
-            learning_rate=self.learning_rate,
-            pac=self._pac,
-            loss=LOSSES[self._loss],
-            checkpoint=(
-                None if private else self._checkpoint_config(encoded[rows], y_codes[rows])
-            ),
-            early_stopping=early_stopping,
-            privacy=None if private is None else private.dpsgd,
-            verbose=self.verbose,
-        )
-        logger.info(
-            "Training on %s: %d epochs x %d steps of %d rows, loss=%s%s.",
-            self.device_, epochs, steps_per_epoch, self.batch_size, self._loss,
-            "" if private is None else
-            f", DP-SGD noise multiplier {private.dpsgd.noise_multiplier:.3g}",
-        )
-        result = self._train(generator, discriminator, source, config, torch_rng)
-        del source
-        if private is not None:
-            plan = private.plan
-            plan.history.append((plan.sgd_noise, plan.sample_rate, result.private_steps))
-            self.dp_history_ = [list(entry) for entry in plan.history]
-            self.dp_epsilon_spent_ = plan.spent()
-            self.dp_delta_ = plan.delta
-            self.dp_noise_multiplier_ = plan.sgd_noise
-            logger.info(
-                "Spent epsilon %.3f of %.3f (delta %.3g).",
-                self.dp_epsilon_spent_, plan.epsilon, plan.delta,
-            )
-        return torch_rng
-
-    def _fit_image_model(self, X: np.ndarray, y: np.ndarray) -> torch.Generator:
-        """The image path of ``_fit_model``: a conditional DCGAN on the same loop."""
-        for name, reason in (
-            ("early_stopping", "its validation score is defined for tables"),
-            ("dp_epsilon", "differential privacy is implemented for tables"),
-        ):
-            if getattr(self, name) not in (False, None):
-                raise ValueError(
-                    f"{name} is not available for images: {reason}. Fit images "
-                    f"without {name}."
-                )
-        layout = self.image_layout_
-        random_state = check_random_state(self.random_state)
-        self.device_ = resolve_device(self.device)
-        torch_rng = torch.Generator(device=self.device_).manual_seed(
-            int(random_state.randint(np.iinfo(np.int32).max))
-        )
-        self.classes_, y_codes = np.unique(y, return_inverse=True)
-        n_classes = len(self.classes_)
-        images = layout.to_tensor_array(X)
-        source = ImageBatches(images, y_codes, n_classes, self.device_)
-        generator = initialise_image_network(
-            ImageGenerator(self.embedding_dim, n_classes, layout.shape, self.conv_width),
-            self.device_,
-            torch_rng,
-        )
-        discriminator = initialise_image_network(
-            ImageDiscriminator(
-                layout.shape, n_classes, self.conv_width, self.spectral_norm,
-                self.minibatch_std,
-            ),
-            self.device_,
-            torch_rng,
-        )
-        epochs, steps_per_epoch = self._training_budget(len(y), images=True)
-        config = TrainingConfig(
-            epochs=epochs,
-            steps_per_epoch=steps_per_epoch,
-            batch_size=self.batch_size,
-            noise_dim=self.embedding_dim,
-            n_critic=IMAGE_N_CRITIC if self.n_critic == "auto" else self.n_critic,
-            learning_rate=self.learning_rate,
-            # PacGAN packs rows of a table; each image is judged on its own.
-            pac=1,
-            loss=LOSSES[self._loss],
-            # DCGAN's Adam settings (Radford et al., 2016).
-            betas=(0.5, 0.999),
-            checkpoint=self._checkpoint_config(images, y_codes),
-            verbose=self.verbose,
-        )
-        logger.info(
-            "Training a conditional DCGAN on %s: %d images of %s (C, H, W), %d epochs "
-            "x %d steps of %d images, loss=%s.",
-            self.device_, len(y), layout.shape, epochs, steps_per_epoch,
-            self.batch_size, self._loss,
-        )
-        self._train(generator, discriminator, source, config, torch_rng)
-        del source
-        self._class_weights = np.bincount(y_codes).astype(np.float64)
-        return torch_rng
-
-    def _train(self, generator, discriminator, source, config, torch_rng):
-        """Run the loop and keep what it made: generator, history, epochs, steps."""
-        start = time.perf_counter()
-        result = train(generator, discriminator, source, config, torch_rng)
-        logger.info(
-            "Trained %d epochs in %.1f s.", result.epochs_done, time.perf_counter() - start
-        )
-        self.generator_ = generator
-        history = pd.DataFrame(result.history).set_index("epoch")
-        self.history_ = (
-            history if config.early_stopping else history.drop(columns="validation")
-        )
-        self.n_epochs_ = result.epochs_done
-        self.n_steps_ = result.epochs_done * config.steps_per_epoch
-        self.best_epoch_ = result.best_epoch
-        return result
-
-    def _validation_split(
-        self, y_codes: np.ndarray, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Row indices to train on and to hold out for early stopping.
-
-        Without early stopping every row trains (and no random number is drawn).
-        """
-        every_row = np.arange(len(y_codes))
-        if not self.early_stopping:
-            return every_row, every_row[:0]
-        held_out = []
-        for c in range(len(self.classes_)):
-            rows = rng.permutation(np.flatnonzero(y_codes == c))
-            n_val = min(int(self.validation_fraction * len(rows)), len(rows) - 2)
-            held_out.append(rows[: max(n_val, 0)])
-        val_rows = np.sort(np.concatenate(held_out))
-        return np.setdiff1d(every_row, val_rows), val_rows
-
-    def _checkpoint_config(
-        self, encoded: np.ndarray, y_codes: np.ndarray
-    ) -> CheckpointConfig | None:
-        if self.checkpoint_dir is None:
-            return None
-        # What makes a checkpoint valid for this fit: the encoded data, the labels
-        # and every parameter that shapes training (not where or how to report).
-        digest = hashlib.sha256(np.ascontiguousarray(encoded).tobytes())
-        digest.update(np.ascontiguousarray(y_codes).tobytes())
-        ignored = {"checkpoint_dir", "checkpoint_every", "resume", "verbose", "device"}
-        params = {k: v for k, v in self.get_params().items() if k not in ignored}
-        digest.update(repr(sorted(params.items(), key=str)).encode())
-        return CheckpointConfig(
-            Path(self.checkpoint_dir), self.checkpoint_every, self.resume, digest.hexdigest()
-        )
-
-    # -- generation -----------------------------------------------------------
-
-    def _selection(self, X, y) -> _Selection | None:
-        """What ``fit_resample`` needs to filter and interpolate, or None."""
-        if self.synthetic_filter is None and self.interpolation == 0:
-            return None
-        continuous, categorical = self._schema.split(X)
-        y_codes = np.searchsorted(self.classes_, y)
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        neighbours = None
-        if self.synthetic_filter == "neighbours":
-            neighbours = NeighbourFilter(
-                continuous, categorical, y_codes, max_categories=self.max_categories,
-                rng=np.random.default_rng(seed),
-            )
-        return _Selection(continuous, categorical, y_codes, neighbours, int(seed))
-
-    def _select(self, selection: _Selection, label: Any, n_samples: int, rng):
-        """``n_samples`` rows of ``label``: the interpolated share, then the
-        generated rows that the neighbour filter keeps."""
-        class_index = int(np.flatnonzero(self.classes_ == label)[0])
-        n_interpolated = int(round(self.interpolation * n_samples))
-        parts = []
-        if n_interpolated:
-            parts.append(
-                interpolate(
-                    selection.continuous, selection.categorical, selection.y_codes,
-                    class_index, n_interpolated, selection.seed + class_index,
-                    max_categories=self.max_categories,
-                )
-            )
-        n_generated = n_samples - n_interpolated
-        if n_generated:
-            n_candidates = n_generated
-            if selection.neighbours is not None:
-                n_candidates = int(np.ceil(self.filter_candidates * n_generated))
-            continuous, categorical = self._generate_split(class_index, n_candidates, rng)
-            if selection.neighbours is not None:
-                keep = selection.neighbours.select(
-                    continuous, categorical, class_index, n_generated
-                )
-                continuous, categorical = continuous[keep], categorical[keep]
-            parts.append((continuous, categorical))
-        return self._schema.restore(
-            np.concatenate([c for c, _ in parts]), np.concatenate([c for _, c in parts])
-        )
-
-    def _generate(self, label: Any, n_samples: int, rng: torch.Generator):
-        class_index = int(np.flatnonzero(self.classes_ == label)[0])
-        if self.image_layout_ is not None:
-            images = generate_images(
-                self.generator_, class_index, n_samples, len(self.classes_),
-                self.embedding_dim, rng,
-            )
-            return self.image_layout_.restore(images)
-        return self._schema.restore(*self._generate_split(class_index, n_samples, rng))
-
-    def _generate_split(
-        self, class_index: int, n_samples: int, rng: torch.Generator
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Generated rows of a class, as the schema splits a table."""
-        encoded = generate_encoded(
-            self.generator_,
-            self.transformer_.layout_,
-            self._conditions,
-            class_index,
-            n_samples,
-            self.embedding_dim,
-            rng,
-        )
-        # Pooled rare categories are drawn from a NumPy stream seeded by the
-        # torch stream, so the whole generation follows one seed.
-        seed = int(torch.randint(2**31 - 1, (1,), generator=rng, device=rng.device))
-        return self.transformer_.inverse_transform(encoded, np.random.default_rng(seed))
+    # -- generation -----------------------------------------------------------------
 
     def sample(self, n_samples: int, y: Any):
         """Generate ``n_samples`` synthetic rows of class ``y``.
@@ -1007,23 +554,11 @@ class GANOversampler(BaseOverSampler):
         >>> sampler.sample(5, y=1).shape
         (5, 20)
         """
-        check_is_fitted(self, "generator_")
-        if (
-            not isinstance(n_samples, Integral)
-            or isinstance(n_samples, bool)
-            or n_samples < 0
-        ):
-            raise ValueError(
-                f"n_samples must be a non-negative integer; got {n_samples!r}."
-            )
-        if not np.any(self.classes_ == y):
-            raise ValueError(
-                f"y={y!r} is not a class seen in fit; the classes are "
-                f"{self.classes_.tolist()}."
-            )
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        rng = torch.Generator(device=self.device_).manual_seed(int(seed))
-        return self._generate(y, int(n_samples), rng)
+        check_is_fitted(self, "model_")
+        n_samples = check_n_samples(n_samples)
+        class_index = self._class_index(y)
+        rng = Seeds(self.random_state).torch("sample", self.device_)
+        return self.model_.generate(class_index, n_samples, rng)
 
     def sample_dataset(self, n_samples: int, class_distribution="original"):
         """A fully synthetic data set of ``n_samples`` rows, labels included.
@@ -1059,16 +594,14 @@ class GANOversampler(BaseOverSampler):
         """
         from .export import iter_synthetic
 
-        chunks = list(iter_synthetic(self, n_samples, class_distribution))
+        check_is_fitted(self, "model_")
+        seed = Seeds(self.random_state).integer("export")
+        chunks = list(iter_synthetic(self.model_, n_samples, class_distribution, seed=seed))
         if not chunks:
-            empty = self._schema.restore(
-                np.empty((0, len(self.continuous_features_))),
-                np.empty((0, len(self.categorical_features_)), dtype=object),
-            )
-            return empty, self.classes_[:0]
-        X = [X for X, _ in chunks]
-        X = pd.concat(X, ignore_index=True) if isinstance(X[0], pd.DataFrame) else np.concatenate(X)
-        return X, np.concatenate([y for _, y in chunks])
+            return self.model_.empty(), self.classes_[:0]
+        return append_rows(chunks[0][0], [X for X, _ in chunks[1:]]), np.concatenate(
+            [y for _, y in chunks]
+        )
 
     def write_dataset(
         self,
@@ -1103,11 +636,13 @@ class GANOversampler(BaseOverSampler):
         """
         from .export import write_synthetic
 
+        check_is_fitted(self, "model_")
         return write_synthetic(
-            self, path, n_samples, class_distribution, target=target, progress=progress
+            self.model_, path, n_samples, class_distribution, target=target,
+            progress=progress, seed=Seeds(self.random_state).integer("export"),
         )
 
-    # -- persistence ----------------------------------------------------------
+    # -- persistence ----------------------------------------------------------------
 
     def save(self, path) -> Path:
         """Save the fitted model to ``path`` in a safe, portable format.
@@ -1142,8 +677,11 @@ class GANOversampler(BaseOverSampler):
         >>> bool((loaded.sample(3, y=1) == sampler.sample(3, y=1)).all())
         True
         """
-        check_is_fitted(self, "generator_")
-        return persistence.save(self, path)
+        check_is_fitted(self, "model_")
+        fitted = {name: getattr(self, name, None) for name in _SAVED}
+        fitted["sampling_strategy_"] = dict(self.sampling_strategy_)
+        fitted["history_"] = {k: list(v) for k, v in self.history_.reset_index().items()}
+        return persistence.save(path, self.get_params(deep=False), fitted, self.model_)
 
     @classmethod
     def load(cls, path, device="auto") -> GANOversampler:
@@ -1163,17 +701,24 @@ class GANOversampler(BaseOverSampler):
             If the file is truncated, corrupted, not a gan-augment model, or
             written in a newer format version; the message names the file.
         """
-        return persistence.load(cls, path, device)
+        params, fitted, model = persistence.load(path, device)
+        estimator = cls(**params)
+        if fitted["feature_names_in_"] is None:
+            del fitted["feature_names_in_"]
+        estimator._set_fitted(
+            model, device_=model.device, **{k: fitted[k] for k in _SAVED if k in fitted}
+        )
+        return estimator
 
-    # -- pickling -------------------------------------------------------------
+    # -- pickling -----------------------------------------------------------------
 
     def __getstate__(self) -> dict:
         state = super().__getstate__()
-        generator = state.get("generator_")
-        if generator is not None and self.device_.type != "cpu":
+        model = state.get("model_")
+        if model is not None and self.device_.type != "cpu":
             # Pickle the generator's CPU copy so a CUDA-trained model loads on a
             # machine without CUDA (skorch does the same).
-            state["generator_"] = copy.deepcopy(generator).cpu()
+            state["model_"] = model.to_cpu()
             state["device_"] = torch.device("cpu")
         return state
 

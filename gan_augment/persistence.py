@@ -1,4 +1,4 @@
-"""Safe save/load of a fitted ``GANOversampler``: state dicts plus JSON metadata.
+"""Safe save/load of a fitted model: state dicts plus JSON metadata.
 
 A model file is a zip archive with two members:
 
@@ -27,29 +27,21 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 import warnings
 import zipfile
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
 from .device import resolve_device
-from .images.layout import ImageLayout
-from .images.networks import ImageGenerator
-from .schema import TableSchema
-from .tabular.conditions import GenerationConditions
-from .tabular.networks import Generator
-from .tabular.transformer import TabularTransformer
+from .files import atomic_write
+from .fitted import FittedModel
 
-if TYPE_CHECKING:
-    from .oversampler import GANOversampler
-
-__all__ = ["FORMAT_VERSION", "save", "load", "atomic_write"]
+__all__ = ["FORMAT_VERSION", "save", "load"]
 
 FORMAT_NAME = "gan-augment"
 FORMAT_VERSION = 1
@@ -127,35 +119,15 @@ def _decode(value: Any) -> Any:
 # -- writing --------------------------------------------------------------------
 
 
-def atomic_write(path: str | os.PathLike, write) -> Path:
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it.
-
-    An interrupted write leaves no partial file at ``path``.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _saveable_params(estimator: GANOversampler) -> dict:
-    params = estimator.get_params(deep=False)
+def _saveable_params(params: dict) -> dict:
+    params = dict(params)
     if callable(params["sampling_strategy"]):
         warnings.warn(
             "sampling_strategy is a callable, which cannot be saved safely; the "
             "loaded model has sampling_strategy='auto' (its fitted "
             "sampling_strategy_ is kept).",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
         params["sampling_strategy"] = "auto"
     if isinstance(params["random_state"], np.random.RandomState):
@@ -163,7 +135,7 @@ def _saveable_params(estimator: GANOversampler) -> dict:
             "random_state is a RandomState instance, which is not saved; the loaded "
             "model has random_state=None. Pass an int to keep sampling reproducible.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
         params["random_state"] = None
     if not isinstance(params["categorical_features"], str):
@@ -171,45 +143,24 @@ def _saveable_params(estimator: GANOversampler) -> dict:
     return params
 
 
-def save(estimator: GANOversampler, path: str | os.PathLike) -> Path:
-    """Write a fitted estimator to ``path`` (see the module docstring)."""
+def save(
+    path: str | os.PathLike, params: dict, fitted: dict, model: FittedModel
+) -> Path:
+    """Write a fitted model to ``path`` (see the module docstring).
+
+    Parameters
+    ----------
+    params : dict
+        The estimator's parameters (``get_params(deep=False)``).
+    fitted : dict
+        The estimator's fitted attributes besides the model (classes,
+        sampling strategy, history, ...), by name.
+    model : FittedModel
+    """
     from . import __version__
 
-    weights = {
-        "generator": {k: v.detach().cpu() for k, v in estimator.generator_.state_dict().items()},
-    }
-    fitted = {
-        "classes_": estimator.classes_,
-        "sampling_strategy_": dict(estimator.sampling_strategy_),
-        "n_features_in_": estimator.n_features_in_,
-        "feature_names_in_": getattr(estimator, "feature_names_in_", None),
-        "n_epochs_": estimator.n_epochs_,
-        "n_steps_": estimator.n_steps_,
-        "best_epoch_": estimator.best_epoch_,
-        "history_": {k: list(v) for k, v in estimator.history_.reset_index().items()},
-        "class_weights": np.asarray(estimator._class_weights, dtype=np.float64).tolist(),
-        "dp_epsilon_spent_": estimator.dp_epsilon_spent_,
-        "dp_delta_": estimator.dp_delta_,
-        "dp_noise_multiplier_": estimator.dp_noise_multiplier_,
-        "dp_history_": estimator.dp_history_,
-    }
-    if estimator.image_layout_ is not None:
-        fitted["image_layout"] = estimator.image_layout_.get_state()
-    else:
-        schema: TableSchema = estimator._schema
-        if estimator._conditions.weights is not None:
-            weights["generation_weights"] = torch.as_tensor(estimator._conditions.weights)
-        fitted.update(
-            schema={
-                "columns": None if schema.columns is None else list(schema.columns),
-                "columns_dtype": None if schema.columns is None else schema.columns.dtype,
-                "dtypes": list(schema.dtypes),
-                "categorical": schema.categorical.tolist(),
-            },
-            transformer=estimator.transformer_.get_state(),
-            n_classes=estimator._conditions.n_classes,
-            n_pairs=estimator._conditions.n_pairs,
-        )
+    model_state, weights = model.state()
+    fitted = {**fitted, **model_state}
     buffer = io.BytesIO()
     torch.save(weights, buffer)
     weight_bytes = buffer.getvalue()
@@ -219,7 +170,7 @@ def save(estimator: GANOversampler, path: str | os.PathLike) -> Path:
         "gan_augment_version": __version__,
         "torch_version": torch.__version__,
         "weights_sha256": hashlib.sha256(weight_bytes).hexdigest(),
-        "params": _encode(_saveable_params(estimator)),
+        "params": _encode(_saveable_params(params)),
         "fitted": _encode(fitted),
     }
 
@@ -268,8 +219,19 @@ def _read(path: Path) -> tuple[dict, bytes]:
     return metadata, weight_bytes
 
 
-def load(cls: type, path: str | os.PathLike, device: str | torch.device = "auto"):
-    """Read a model written by :func:`save` onto ``device``."""
+def load(
+    path: str | os.PathLike, device: str | torch.device = "auto"
+) -> tuple[dict, dict, FittedModel]:
+    """Read a model written by :func:`save` onto ``device``.
+
+    Returns
+    -------
+    params : dict
+        The estimator's parameters, with ``device`` set to ``device``.
+    fitted : dict
+        Its fitted attributes by name (``history_`` as a DataFrame).
+    model : FittedModel
+    """
     path = Path(path)
     metadata, weight_bytes = _read(path)
     target = resolve_device(device)
@@ -283,67 +245,9 @@ def load(cls: type, path: str | os.PathLike, device: str | torch.device = "auto"
         raise ValueError(
             f"Cannot load gan-augment model from '{path}': its content is invalid ({exc})."
         ) from exc
-
     params["device"] = device
-    estimator = cls(**params)
-    if "image_layout" in fitted:
-        _restore_image_model(estimator, fitted, weights["generator"], target)
-    else:
-        _restore_tabular_model(estimator, fitted, weights, target)
-    estimator.device_ = target
-    estimator.classes_ = fitted["classes_"]
-    estimator.sampling_strategy_ = fitted["sampling_strategy_"]
-    estimator.n_features_in_ = fitted["n_features_in_"]
-    if fitted["feature_names_in_"] is not None:
-        estimator.feature_names_in_ = fitted["feature_names_in_"]
-    estimator.n_epochs_ = fitted["n_epochs_"]
-    estimator.n_steps_ = fitted["n_steps_"]
-    estimator.best_epoch_ = fitted["best_epoch_"]
-    estimator.history_ = pd.DataFrame(fitted["history_"]).set_index("epoch")
-    # Files written before synthetic export and DP existed lack these.
-    shares = fitted.get("class_weights")
-    estimator._class_weights = None if shares is None else np.asarray(shares)
+    model = FittedModel.from_state(fitted, weights, params, target)
+    fitted["history_"] = pd.DataFrame(fitted["history_"]).set_index("epoch")
     for name in ("dp_epsilon_spent_", "dp_delta_", "dp_noise_multiplier_", "dp_history_"):
-        setattr(estimator, name, fitted.get(name))
-    return estimator
-
-
-def _restore_image_model(
-    estimator: GANOversampler, fitted: dict, state: dict, target: torch.device
-) -> None:
-    layout = ImageLayout.from_state(fitted["image_layout"])
-    generator = ImageGenerator(
-        estimator.embedding_dim, len(fitted["classes_"]), layout.shape, estimator.conv_width
-    ).to_empty(device=target)
-    generator.load_state_dict(state)
-    estimator.generator_ = generator.eval()
-    estimator.image_layout_ = layout
-
-
-def _restore_tabular_model(
-    estimator: GANOversampler, fitted: dict, weights: dict, target: torch.device
-) -> None:
-    schema = fitted["schema"]
-    columns = schema["columns"]
-    estimator._schema = TableSchema(
-        None if columns is None else pd.Index(columns, dtype=schema["columns_dtype"]),
-        schema["dtypes"],
-        np.asarray(schema["categorical"], dtype=bool),
-    )
-    estimator.transformer_ = TabularTransformer.from_state(fitted["transformer"])
-    generation = weights.get("generation_weights")
-    estimator._conditions = GenerationConditions(
-        fitted["n_classes"],
-        fitted["n_pairs"],
-        None if generation is None else generation.cpu().numpy(),
-    )
-    generator = Generator(
-        estimator.embedding_dim + fitted["n_classes"] + fitted["n_pairs"],
-        tuple(estimator.generator_dims),
-        estimator.transformer_.layout_.width,
-    ).to_empty(device=target)
-    generator.load_state_dict(weights["generator"])
-    estimator.generator_ = generator.eval()
-    estimator.image_layout_ = None
-    estimator.categorical_features_ = estimator._schema.categorical_indices
-    estimator.continuous_features_ = estimator._schema.continuous_indices
+        fitted.setdefault(name, None)
+    return params, fitted, model

@@ -238,6 +238,24 @@ class TableSchema:
             categorical = X[:, cat].astype(object)
         return continuous, categorical
 
+    def get_state(self) -> dict:
+        """Plain values for JSON metadata (see :meth:`from_state`)."""
+        return {
+            "columns": None if self.columns is None else list(self.columns),
+            "columns_dtype": None if self.columns is None else self.columns.dtype,
+            "dtypes": list(self.dtypes),
+            "categorical": self.categorical.tolist(),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict) -> TableSchema:
+        columns = state["columns"]
+        return cls(
+            None if columns is None else pd.Index(columns, dtype=state["columns_dtype"]),
+            state["dtypes"],
+            np.asarray(state["categorical"], dtype=bool),
+        )
+
     def restore(
         self, continuous: np.ndarray, categorical: np.ndarray
     ) -> pd.DataFrame | np.ndarray:

@@ -35,13 +35,14 @@ from pathlib import Path
 from collections.abc import Callable
 from typing import Any, Protocol
 
+import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
 from .exceptions import TrainingWarning
+from .files import atomic_write
 from .losses import GANLoss, gradient_penalty
-from .privacy.dpsgd import public_pass, quiet_hooks
 
 __all__ = [
     "BatchSource",
@@ -50,6 +51,7 @@ __all__ = [
     "HISTORY_COLUMNS",
     "TrainingConfig",
     "TrainingResult",
+    "TrainingSetup",
     "train",
 ]
 
@@ -177,6 +179,42 @@ class TrainingConfig:
 
 
 @dataclass
+class TrainingSetup:
+    """What a domain hands the training loop.
+
+    Attributes
+    ----------
+    source : BatchSource
+    generator, discriminator : torch.nn.Module
+        Initialised on the device; ``model.generator`` is ``generator``, which
+        the loop trains in place.
+    model : gan_augment.fitted.FittedModel
+    rng : torch.Generator
+        The training stream; ``fit_resample`` goes on drawing from it to generate.
+    epochs, steps_per_epoch : int
+    fingerprint_data : list of ndarray or None
+        The arrays a checkpoint must have been written for; None if the fit
+        cannot checkpoint (DP).
+    early_stopping : EarlyStopping or None
+    privacy : gan_augment.privacy.setup.PrivateAccounting or None
+    description : str
+        For the log: what is trained on what.
+    """
+
+    source: BatchSource
+    generator: nn.Module
+    discriminator: nn.Module
+    model: Any
+    rng: torch.Generator
+    epochs: int
+    steps_per_epoch: int
+    fingerprint_data: list[np.ndarray] | None
+    early_stopping: EarlyStopping | None = None
+    privacy: Any = None
+    description: str = ""
+
+
+@dataclass
 class TrainingResult:
     """What training produced besides the trained modules.
 
@@ -232,11 +270,13 @@ class _Trainer:
         }
         self.opt_g = torch.optim.Adam(generator.parameters(), **adam)
         self.opt_d = torch.optim.Adam(discriminator.parameters(), **adam)
+        self._backward_context = self._public_pass = nullcontext
         if config.privacy is not None:
-            from .privacy.dpsgd import make_private
+            from .privacy.dpsgd import make_private, public_pass, quiet_hooks
 
             self.d, self.opt_d = make_private(discriminator, self.opt_d, config.privacy, rng)
-        self._backward_context = nullcontext if config.privacy is None else quiet_hooks
+            self._backward_context = quiet_hooks
+            self._public_pass = lambda: public_pass(self.d)
         self.result = TrainingResult()
         self.best_generator: dict | None = None
 
@@ -289,7 +329,7 @@ class _Trainer:
         if not reuse_last:
             batch = self.source.sample_conditions(b, self.rng)
             raw, fake = self._fake(batch.cond)
-        with public_pass(self.d):
+        with self._public_pass():
             fake_scores = self.d(fake, batch.cond)
             loss_g = loss.generator(fake_scores) + self.source.condition_loss(raw, batch)
             self.opt_g.zero_grad(set_to_none=True)
@@ -355,8 +395,6 @@ class _Trainer:
         return Path(self.config.checkpoint.directory) / CHECKPOINT_FILE
 
     def _save_checkpoint(self) -> None:
-        from .persistence import atomic_write
-
         state = {**self._state(), "fingerprint": self.config.checkpoint.fingerprint}
         state["rng"] = state["rng"].cpu()
         atomic_write(self._checkpoint_path(), lambda handle: torch.save(state, handle))

@@ -7,6 +7,7 @@ import pytest
 
 from gan_augment import GANOversampler
 from gan_augment.exceptions import TrainingWarning
+from gan_augment.tabular.domain import validation_split
 
 from .test_oversampler import _imbalanced
 
@@ -39,20 +40,16 @@ def test_validation_score_falls_as_training_goes_on(fast):
 
 
 def test_hold_out_never_leaves_fewer_than_two_rows():
-    sampler = GANOversampler(early_stopping=True, validation_fraction=0.5)
-    sampler.classes_ = np.array([0, 1, 2])
     y_codes = np.array([0] * 20 + [1] * 3 + [2] * 2)
-    train, val = sampler._validation_split(y_codes, np.random.default_rng(0))
+    train, val = validation_split(y_codes, 3, 0.5, np.random.default_rng(0))
     assert np.bincount(y_codes[val], minlength=3).tolist() == [10, 1, 0]
     assert np.bincount(y_codes[train], minlength=3).tolist() == [10, 2, 2]
     assert set(train) | set(val) == set(range(25)) and not set(train) & set(val)
 
 
 def test_off_by_default_uses_every_row_and_draws_nothing():
-    sampler = GANOversampler()
-    sampler.classes_ = np.array([0, 1])
     rng = np.random.default_rng(0)
     state = rng.bit_generator.state
-    train, val = sampler._validation_split(np.array([0, 0, 1, 1]), rng)
+    train, val = validation_split(np.array([0, 0, 1, 1]), 2, None, rng)
     assert train.tolist() == [0, 1, 2, 3] and val.size == 0
     assert rng.bit_generator.state == state

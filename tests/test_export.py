@@ -48,7 +48,7 @@ def test_class_distributions(model_and_data, distribution, expected):
 
 def test_original_distribution_follows_the_training_shares(model_and_data):
     model, _, y = model_and_data
-    counts = class_counts(model, 1000, "original")
+    counts = class_counts(model.model_, 1000, "original")
     share = (y == "rare").mean()
     assert counts.sum() == 1000
     assert counts[list(model.classes_).index("rare")] == pytest.approx(1000 * share, abs=1)
@@ -84,7 +84,9 @@ def test_bad_n_samples(model_and_data):
 def test_streamed_file_holds_every_chunk(model_and_data, tmp_path, suffix):
     pytest.importorskip("pyarrow")
     model, X, _ = model_and_data
-    path = write_synthetic(model, tmp_path / f"syn{suffix}", 1050, chunk_size=200, target="label")
+    path = write_synthetic(
+        model.model_, tmp_path / f"syn{suffix}", 1050, chunk_size=200, target="label"
+    )
     table = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
     assert len(table) == 1050 and list(table.columns) == ["x", "k", "c", "label"]
     if suffix == ".parquet":
@@ -96,7 +98,7 @@ def test_streamed_file_holds_every_chunk(model_and_data, tmp_path, suffix):
 def test_an_interrupted_write_leaves_no_file(model_and_data, tmp_path, monkeypatch):
     model, _, _ = model_and_data
     calls = {"n": 0}
-    generate = model._generate
+    generate = model.model_.generate
 
     def failing(*args):
         calls["n"] += 1
@@ -104,9 +106,9 @@ def test_an_interrupted_write_leaves_no_file(model_and_data, tmp_path, monkeypat
             raise KeyboardInterrupt
         return generate(*args)
 
-    monkeypatch.setattr(model, "_generate", failing)
+    monkeypatch.setattr(model.model_, "generate", failing)
     with pytest.raises(KeyboardInterrupt):
-        write_synthetic(model, tmp_path / "syn.csv", 1000, chunk_size=100)
+        write_synthetic(model.model_, tmp_path / "syn.csv", 1000, chunk_size=100)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -16,6 +16,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_sco
 from sklearn.preprocessing import StandardScaler
 
 from gan_augment import GANOversampler
+from gan_augment.options import IMAGE, TABULAR, resolve
 
 
 def _imbalanced(n=300, weights=(0.85,), n_classes=2, n_features=5, seed=0):
@@ -227,13 +228,13 @@ class TestTrainingBudget:
         [(300, 300, 300), (1500, 100, 300), (5000, 100, 1000), (32561, 47, 3055), (50000, 30, 3000)],
     )
     def test_auto_rule(self, n_rows, epochs, steps):
-        sampler = GANOversampler()
-        n_epochs, per_epoch = sampler._training_budget(n_rows)
+        options = resolve(GANOversampler().get_params(), TABULAR)
+        n_epochs, per_epoch = options.budget(n_rows)
         assert (n_epochs, n_epochs * per_epoch) == (epochs, steps)
 
     @pytest.mark.parametrize("n_rows, steps", [(300, 1000), (1500, 1002), (50000, 3000)])
     def test_images_keep_their_budget(self, n_rows, steps):
-        n_epochs, per_epoch = GANOversampler()._training_budget(n_rows, images=True)
+        n_epochs, per_epoch = resolve(GANOversampler().get_params(), IMAGE).budget(n_rows)
         assert n_epochs * per_epoch == steps
 
 
@@ -331,7 +332,7 @@ class TestDeviceAndPickle:
         sampler.device_ = torch.device("cuda")
         state = sampler.__getstate__()
         assert state["device_"].type == "cpu"
-        assert all(p.device.type == "cpu" for p in state["generator_"].parameters())
+        assert all(p.device.type == "cpu" for p in state["model_"].generator.parameters())
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

@@ -6,7 +6,8 @@
   statistic of the real rows outside DP-SGD;
 * :mod:`~gan_augment.privacy.dpsgd`: DP-SGD of the discriminator (Opacus);
 * :mod:`~gan_augment.privacy.batches`: Poisson sampling of the real rows;
-* :mod:`~gan_augment.privacy.preparation`: all of it put together for a fit;
+* :mod:`~gan_augment.privacy.setup`: all of it put together for a fit (the
+  private variant of the tabular setup);
 * :mod:`~gan_augment.privacy.report`: :func:`report`, the privacy report of a
   synthetic data set (exact copies, distances to closest records, membership
   inference, utility).

@@ -29,8 +29,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OneHotEncoder
+from sklearn.preprocessing import FunctionTransformer, MinMaxScaler
 
+from ..categories import CategoryOneHot
 from ..schema import is_categorical_dtype
 
 __all__ = ["PrivacyReport", "report"]
@@ -53,7 +54,7 @@ class PrivacyReport:
 
     def to_json(self, path: str | os.PathLike) -> None:
         """Write :attr:`metrics` to ``path`` as JSON (atomically)."""
-        from ..persistence import atomic_write
+        from ..files import atomic_write
 
         data = json.dumps(self.metrics, indent=2).encode()
         atomic_write(path, lambda handle: handle.write(data))
@@ -86,16 +87,13 @@ def _check_tables(train: Any, holdout: Any, synthetic: Any) -> tuple[pd.DataFram
 def _encoder(train: pd.DataFrame) -> ColumnTransformer:
     categorical = [c for c in train.columns if is_categorical_dtype(train[c].dtype)]
     continuous = [c for c in train.columns if c not in categorical]
-    as_str = FunctionTransformer(lambda X: pd.DataFrame(X).astype(str).to_numpy())
     return ColumnTransformer(
         [
             ("continuous", MinMaxScaler(clip=False), continuous),
             (
                 "categorical",
                 make_pipeline(
-                    as_str,
-                    OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-                    FunctionTransformer(lambda X: X / np.sqrt(2)),
+                    CategoryOneHot(), FunctionTransformer(lambda X: X / np.sqrt(2))
                 ),
                 categorical,
             ),

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm
 
+from ..categories import CategoryColumn, unique_values
+
 __all__ = ["ColumnHistogram", "PrivateCounts", "release_statistics"]
 
 _LOG_GRID = 10.0 ** (np.arange(-40, 101) / 10.0)
@@ -176,16 +178,10 @@ def release_statistics(
     for j, domain in enumerate(categorical_domains):
         column = categorical[:, j]
         if domain is None:
-            seen, codes = np.unique(column.astype(str), return_inverse=True)
-            # Map back to the original objects (np.unique on objects of mixed
-            # types would fail; strings give a total order).
-            first = np.zeros(len(seen), dtype=np.int64)
-            first[codes[::-1]] = np.arange(len(column))[::-1]
-            values = column[first]
+            values, codes, _ = unique_values(column)
         else:
             values = np.asarray(list(domain), dtype=object)
-            lookup = {v: i for i, v in enumerate(values.tolist())}
-            codes = np.array([lookup.get(v, -1) for v in column.tolist()], dtype=np.int64)
+            codes = CategoryColumn(values).codes(column)
         inside = codes >= 0
         counts = np.zeros((n_classes, len(values)))
         np.add.at(counts, (y_codes[inside], codes[inside]), 1.0)

@@ -19,7 +19,9 @@ from __future__ import annotations
 import numpy as np
 from imblearn.over_sampling import SMOTE, SMOTEN, SMOTENC
 from sklearn.neighbors import NearestNeighbors
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import StandardScaler
+
+from ..categories import CategoryEncoding
 
 __all__ = ["NeighbourFilter", "interpolate"]
 
@@ -42,8 +44,8 @@ class NeighbourFilter:
         Most real rows to search among: beyond it, a random subset (drawn from
         ``rng``) keeps the search's cost bounded on large tables.
     max_categories : int or None, default=100
-        Most one-hot entries per categorical column (scikit-learn's
-        ``OneHotEncoder(max_categories=...)``: rarer categories share one), so
+        Most one-hot entries per categorical column (rarer categories share
+        one, as everywhere in the package: :mod:`gan_augment.categories`), so
         memory stays bounded for columns with thousands of categories.
     rng : numpy.random.Generator or None
 
@@ -73,15 +75,7 @@ class NeighbourFilter:
             rows = np.sort(rng.choice(len(y_codes), max_reference, replace=False))
             continuous, categorical, y_codes = continuous[rows], categorical[rows], y_codes[rows]
         self._scaler = StandardScaler().fit(continuous) if continuous.shape[1] else None
-        self._encoder = (
-            OneHotEncoder(
-                handle_unknown="infrequent_if_exist",
-                max_categories=max_categories,
-                sparse_output=False,
-            ).fit(categorical.astype(str))
-            if categorical.shape[1]
-            else None
-        )
+        self._encoding = CategoryEncoding.fit(categorical, max_categories)
         self._y = np.asarray(y_codes)
         k = min(n_neighbors, len(self._y))
         self._neighbours = NearestNeighbors(n_neighbors=k).fit(
@@ -92,8 +86,8 @@ class NeighbourFilter:
         parts = []
         if self._scaler is not None:
             parts.append(self._scaler.transform(continuous))
-        if self._encoder is not None:
-            parts.append(self._encoder.transform(categorical.astype(str)))
+        if categorical.shape[1]:
+            parts.append(self._encoding.one_hot(categorical))
         return np.hstack(parts)
 
     def agreement(
@@ -130,9 +124,10 @@ def interpolate(
 
     SMOTE for all-continuous tables, SMOTEN for all-categorical ones, SMOTENC
     otherwise (Chawla et al., 2002), through imbalanced-learn. Categorical
-    values are coded as integers for it and decoded after, so any hashable
-    category works; beyond ``max_categories`` per column, the rarest share one
-    code, decoded to one of them drawn by frequency (memory stays bounded).
+    values are coded as integers for it (:mod:`gan_augment.categories`) and
+    decoded after, so any hashable category works; beyond ``max_categories``
+    per column, the rarest share one code, decoded to one of them drawn by
+    frequency (memory stays bounded).
     ``k_neighbors`` is capped at the class's rows minus one.
 
     Returns
@@ -160,27 +155,8 @@ def interpolate(
     continuous, categorical, y_codes = continuous[keep], categorical[keep], y_codes[keep]
     n_cont = continuous.shape[1]
     rng = np.random.default_rng(seed)
-    uniques, codes, rare = [], [], []
-    for j in range(categorical.shape[1]):
-        _, code, counts = np.unique(
-            categorical[:, j].astype(str), return_inverse=True, return_counts=True
-        )
-        # Decode to the first original value with each string form.
-        first = np.unique(code, return_index=True)[1]
-        values = categorical[first, j]
-        if max_categories is not None and len(values) > max_categories:
-            # The rarest categories share the last code, as in the transformer.
-            order = np.argsort(-counts, kind="stable")
-            pooled = order[max_categories - 1:]
-            new_code = np.full(len(values), max_categories - 1)
-            new_code[order[: max_categories - 1]] = np.arange(max_categories - 1)
-            code = new_code[code]
-            rare.append((values[pooled], counts[pooled] / counts[pooled].sum()))
-            values = np.append(values[order[: max_categories - 1]], None)
-        else:
-            rare.append(None)
-        uniques.append(values)
-        codes.append(code)
+    encoding = CategoryEncoding.fit(categorical, max_categories)
+    codes = list(encoding.codes(categorical).T)
     table = np.column_stack([continuous, *codes]) if codes else continuous
     n_class = int(np.sum(y_codes == class_index))
     k = max(1, min(k_neighbors, n_class - 1))
@@ -199,10 +175,6 @@ def interpolate(
     resampled, _ = sampler.fit_resample(table, y_codes)
     new = resampled[len(table):]
     new_categorical = np.empty((n, len(codes)), dtype=object)
-    for j, values in enumerate(uniques):
-        code = new[:, n_cont + j].astype(np.int64)
-        new_categorical[:, j] = values[code]
-        if rare[j] is not None:
-            pooled = code == len(values) - 1
-            new_categorical[pooled, j] = rng.choice(rare[j][0], pooled.sum(), p=rare[j][1])
+    for j, column in enumerate(encoding.columns):
+        new_categorical[:, j] = column.decode(new[:, n_cont + j].astype(np.int64), rng)
     return new[:, :n_cont].astype(np.float64), new_categorical

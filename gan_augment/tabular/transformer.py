@@ -23,7 +23,8 @@ import pandas as pd
 import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import BayesianGaussianMixture
-from sklearn.preprocessing import OrdinalEncoder
+
+from ..categories import CategoryEncoding, pooled_mask
 
 __all__ = ["ContinuousColumn", "OutputLayout", "TabularTransformer"]
 
@@ -267,10 +268,10 @@ class TabularTransformer:
         20,000 on one core, and the modes of a one-dimensional density are
         already well placed with a few thousand points.
     max_categories : int or None, default=100
-        Most one-hot entries per categorical column. The most frequent
-        ``max_categories - 1`` categories keep their own entry; the rest share
-        one (scikit-learn's ``OrdinalEncoder(max_categories=...)``), and a
-        generated row that lands on the shared entry gets one of those rare
+        Most one-hot entries per categorical column. Categories and pooling
+        follow :mod:`gan_augment.categories`: from ``max_categories``
+        categories on, the most frequent ``max_categories - 1`` keep their own
+        entry and the rest share one, and a generated row that lands on the shared entry gets one of those rare
         categories, drawn by its training frequency. This bounds the width of
         an encoded row, and so the memory of the fit, whatever the number of
         categories. None keeps every category.
@@ -317,23 +318,12 @@ class TabularTransformer:
             for j in range(continuous.shape[1])
         ]
         self.n_categorical_ = categorical.shape[1]
-        self.categories_, self.pooled_ = [], []
-        if self.n_categorical_:
-            self.encoder_ = OrdinalEncoder(
-                dtype=np.int64, max_categories=self.max_categories
-            ).fit(categorical)
-            infrequent = getattr(
-                self.encoder_, "infrequent_categories_", [None] * self.n_categorical_
-            )
-            for j, (seen, rare) in enumerate(zip(self.encoder_.categories_, infrequent)):
-                if rare is None:
-                    self.categories_.append(seen)
-                    self.pooled_.append(None)
-                    continue
-                self.categories_.append(seen[~np.isin(seen, rare)])
-                counts = pd.Series(categorical[:, j]).value_counts()
-                weights = counts.reindex(pd.Index(rare, dtype=object)).to_numpy(float)
-                self.pooled_.append((rare, weights / weights.sum()))
+        self.encoding_ = CategoryEncoding.fit(categorical, self.max_categories)
+        self.categories_ = [column.values for column in self.encoding_.columns]
+        self.pooled_ = [
+            None if column.pooled is None else (column.pooled, column.pooled_weights)
+            for column in self.encoding_.columns
+        ]
         self.layout_ = self._build_layout()
         return self
 
@@ -387,13 +377,14 @@ class TabularTransformer:
                     f"Declare it: dp_domain={{{name!r}: [category, ...]}}."
                 )
             totals = pair_counts.sum(axis=0)
+            # Own entries in order of noisy frequency (the released counts are
+            # all there is to order by); pooling follows the package's rule.
             order = np.argsort(-totals, kind="stable")
-            n_own = len(values) if max_categories is None or len(values) <= max_categories \
-                else max_categories - 1
-            own, rare = order[:n_own], order[n_own:]
+            pooled = pooled_mask(totals, max_categories)[order]
+            own, rare = order[~pooled], order[pooled]
             code_map = np.empty(len(values), dtype=np.int64)
-            code_map[own] = np.arange(n_own)
-            code_map[rare] = n_own
+            code_map[own] = np.arange(len(own))
+            code_map[rare] = len(own)
             transformer.categories_.append(np.asarray(values, dtype=object)[own])
             if rare.size:
                 weights = totals[rare] + 1e-12
@@ -410,7 +401,7 @@ class TabularTransformer:
         """Each categorical value's one-hot index (rows with categories outside a
         released set take the most frequent one: they cannot be represented)."""
         if not hasattr(self, "code_maps_"):
-            return self.encoder_.transform(categorical)
+            return self.encoding_.codes(categorical)
         codes = np.empty(categorical.shape, dtype=np.int64)
         for j, (values, code_map, fallback) in enumerate(self.code_maps_):
             index = values.get_indexer(categorical[:, j])

@@ -1,22 +1,25 @@
-"""Everything a differentially private fit needs before its first step.
+"""The private variant of the tabular setup: everything a DP fit needs before its first step.
 
-From the user's parameters and the real rows: the budget plan, the noisy
-statistics, the transformer built from them, the Poisson batch source and the
-generation conditions. The estimator calls :func:`prepare` instead of fitting
-its transformer on the rows.
+From the resolved options (:class:`gan_augment.options.Options`, with its
+:class:`~gan_augment.options.PrivacyParams`) and the real rows: the budget
+plan, the noisy statistics, the transformer built from them, the Poisson batch
+source and the generation conditions. The tabular setup calls
+:func:`setup_private` instead of fitting its transformer on the rows, and the
+returned :class:`PrivateAccounting` turns the DP-SGD steps taken into the
+epsilon spent.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from numbers import Real
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
 from ..exceptions import PrivacyBudgetWarning, warn_user
+from ..options import Options
 from ..schema import TableSchema
 from ..tabular.conditions import GenerationConditions
 from ..tabular.transformer import TabularTransformer
@@ -25,26 +28,64 @@ from .batches import PoissonBatches
 from .dpsgd import DPSGD
 from .statistics import release_statistics
 
-__all__ = ["PrivateSetup", "check_private_params", "prepare"]
+__all__ = [
+    "PrivacyResult",
+    "PrivateAccounting",
+    "PrivateData",
+    "check_private_options",
+    "setup_private",
+]
+
 
 @dataclass
-class PrivateSetup:
+class PrivacyResult:
+    """The guarantee of a finished private fit (the estimator's ``dp_*_`` attributes)."""
+
+    epsilon_spent: float
+    delta: float
+    noise_multiplier: float
+    history: list
+
+
+@dataclass
+class PrivateAccounting:
+    """The DP-SGD settings of the loop and the budget they spend."""
+
     plan: PrivacyPlan
+    dpsgd: DPSGD
+
+    def finish(self, private_steps: int) -> PrivacyResult:
+        """Compose the DP-SGD steps actually taken into the guarantee."""
+        plan = self.plan
+        plan.history.append((plan.sgd_noise, plan.sample_rate, private_steps))
+        return PrivacyResult(
+            epsilon_spent=plan.spent(),
+            delta=plan.delta,
+            noise_multiplier=plan.sgd_noise,
+            history=[list(entry) for entry in plan.history],
+        )
+
+
+@dataclass
+class PrivateData:
+    """What the private variant gives the tabular setup instead of fitted data."""
+
     transformer: TabularTransformer
     source: PoissonBatches
     conditions: GenerationConditions
     class_weights: np.ndarray
-    dpsgd: DPSGD
+    accounting: PrivateAccounting
 
 
-def check_private_params(estimator: Any, schema: TableSchema, n_rows: int) -> None:
+def check_private_options(options: Options, schema: TableSchema, n_rows: int) -> None:
     """Refuse options that would break the DP guarantee, and a bad ``dp_domain``."""
+    given = options.given
     breaking = {
-        "early_stopping=True": estimator.early_stopping,
-        "checkpoint_dir": estimator.checkpoint_dir is not None,
-        f"pac={estimator.pac}": estimator.pac not in ("auto", 1),
-        f"loss={estimator.loss!r} (its gradient penalty has no per-example "
-        "gradients to clip)": estimator.loss == "wgan-gp",
+        "early_stopping=True": options.early_stopping,
+        "checkpoint_dir": options.checkpoint_dir is not None,
+        f"pac={given['pac']}": given["pac"] not in ("auto", 1),
+        f"loss={given['loss']!r} (its gradient penalty has no per-example "
+        "gradients to clip)": given["loss"] == "wgan-gp",
     }
     bad = [name for name, on in breaking.items() if on]
     if bad:
@@ -55,7 +96,7 @@ def check_private_params(estimator: Any, schema: TableSchema, n_rows: int) -> No
             "gradient penalty breaks per-example clipping. Leave pac and loss at "
             "'auto' (pac=1, loss='non-saturating' under DP)."
         )
-    domain = estimator.dp_domain
+    domain = options.privacy.domain
     if domain is None:
         return
     if not isinstance(domain, dict):
@@ -89,18 +130,19 @@ def check_private_params(estimator: Any, schema: TableSchema, n_rows: int) -> No
                     f"dp_domain[{key!r}]: a continuous column needs finite bounds "
                     f"(low, high) with low < high; got {value!r}."
                 )
-    if estimator.dp_delta is not None and estimator.dp_delta >= 1 / n_rows:
+    delta = options.privacy.delta
+    if delta is not None and delta >= 1 / n_rows:
         warn_user(
-            f"dp_delta={estimator.dp_delta} is not below 1/n_rows={1 / n_rows:.3g}: "
+            f"dp_delta={delta} is not below 1/n_rows={1 / n_rows:.3g}: "
             "a mechanism that publishes one random row in full would meet it. "
             "Use a smaller dp_delta (the default is 1 / (10 * n_rows)).",
             UserWarning,
         )
 
 
-def _domains(estimator: Any, schema: TableSchema) -> tuple[list, list]:
+def _domains(domain: dict | None, schema: TableSchema) -> tuple[list, list]:
     """Declared bounds and category sets, column by column (None: not declared)."""
-    domain = estimator.dp_domain or {}
+    domain = domain or {}
     names = schema.names
     continuous = [
         tuple(map(float, domain[names[i]])) if names[i] in domain else None
@@ -139,25 +181,36 @@ def _generation_weights(
     return np.concatenate(blocks, axis=1)
 
 
-def prepare(
-    estimator: Any,
+def setup_private(
     schema: TableSchema,
     continuous: np.ndarray,
     categorical: np.ndarray,
     y_codes: np.ndarray,
     n_classes: int,
     steps: int,
+    options: Options,
     device: torch.device,
     rng: np.random.Generator,
-) -> PrivateSetup:
-    """Plan the budget, release the statistics and build the private batch source."""
+) -> PrivateData:
+    """Plan the budget, release the statistics and build the private batch source.
+
+    ``steps`` is the number of DP-SGD steps planned (generator steps times
+    ``n_critic``).
+    """
+    try:
+        import opacus  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            'Training with dp_epsilon needs Opacus: pip install "gan-augment[privacy]"'
+        ) from exc
     n_rows = len(y_codes)
-    check_private_params(estimator, schema, n_rows)
-    delta = estimator.dp_delta if estimator.dp_delta is not None else 1 / (10 * n_rows)
-    continuous_domains, categorical_domains = _domains(estimator, schema)
-    sample_rate = min(1.0, estimator.batch_size / n_rows)
+    check_private_options(options, schema, n_rows)
+    privacy = options.privacy
+    delta = privacy.delta if privacy.delta is not None else 1 / (10 * n_rows)
+    continuous_domains, categorical_domains = _domains(privacy.domain, schema)
+    sample_rate = min(1.0, options.batch_size / n_rows)
     plan = plan_budget(
-        estimator.dp_epsilon,
+        privacy.epsilon,
         delta,
         sample_rate,
         steps,
@@ -191,8 +244,8 @@ def prepare(
             [names[i] for i in schema.continuous_indices],
             [names[i] for i in schema.categorical_indices],
         ),
-        max_modes=estimator.max_modes,
-        max_categories=estimator.max_categories,
+        max_modes=options.max_modes,
+        max_categories=options.max_categories,
     )
     encoded, codes = transformer.transform(continuous, categorical, rng)
     weights = _generation_weights(transformer, counts.pair_counts, n_classes)
@@ -210,9 +263,11 @@ def prepare(
     )
     dpsgd = DPSGD(
         noise_multiplier=plan.sgd_noise,
-        max_grad_norm=estimator.dp_max_grad_norm,
+        max_grad_norm=privacy.max_grad_norm,
         sample_rate=sample_rate,
         expected_batch_size=sample_rate * n_rows,
     )
     conditions = GenerationConditions(n_classes, int(sum(transformer.n_categories)), weights)
-    return PrivateSetup(plan, transformer, source, conditions, counts.class_counts, dpsgd)
+    return PrivateData(
+        transformer, source, conditions, counts.class_counts, PrivateAccounting(plan, dpsgd)
+    )

@@ -1,0 +1,265 @@
+"""The "auto" rules, in one place: from the estimator's parameters to resolved options.
+
+:func:`resolve` turns the parameters (``n_critic``, ``pac``, ``loss`` and
+``epochs`` may be ``"auto"``) into :class:`Options`, given the defaults of the
+data domain (:data:`TABULAR` or :data:`IMAGE`) and whether the fit is private.
+:meth:`Options.budget` is the training budget. The setups of the domains take
+an ``Options``, never the estimator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+
+from .exceptions import SmallClassWarning, warn_user
+
+__all__ = [
+    "IMAGE",
+    "TABULAR",
+    "DomainDefaults",
+    "Options",
+    "PrivacyParams",
+    "check_class_counts",
+    "check_n_samples",
+    "resolve",
+    "resolved_loss",
+]
+
+# Classes to over-sample with fewer rows than this get a SmallClassWarning.
+SMALL_CLASS_ROWS = 10
+
+
+@dataclass(frozen=True)
+class DomainDefaults:
+    """What ``"auto"`` means for one data domain.
+
+    Attributes
+    ----------
+    n_critic : int
+        Discriminator steps per generator step.
+    packs_rows : bool
+        Whether the discriminator judges packs of ``pac`` rows (PacGAN); if
+        not, ``pac`` is 1 whatever the parameter says.
+    betas : tuple of float
+        Adam's betas for both networks.
+    auto_epochs, auto_min_steps, auto_max_steps : int
+        ``epochs="auto"``: this many epochs' worth of generator steps, within
+        these bounds, rounded up to whole epochs.
+    """
+
+    n_critic: int
+    packs_rows: bool
+    betas: tuple[float, float]
+    auto_epochs: int
+    auto_min_steps: int
+    auto_max_steps: int
+
+
+# Tables: 100 epochs' worth of generator steps, kept between these bounds so
+# that tiny data sets still get enough updates and large ones do not train for
+# hours (a step costs the same whatever the rows). Version 0.1 trained 300
+# epochs' worth, at least 1,000 steps: 3x the time. On the model-change study
+# the longer budget ranked better for a GAN alone, but the default mix with
+# interpolation at 300 steps ranked better than either (docs/benchmarks.md).
+TABULAR = DomainDefaults(
+    n_critic=1, packs_rows=True, betas=(0.5, 0.9),
+    auto_epochs=100, auto_min_steps=300, auto_max_steps=3000,
+)
+# Images keep version 0.1's budget, which docs/images.md measured. n_critic:
+# with 1, the DCGAN collapsed to nearly one image per class on 8x8 digits
+# (generated pixel spread 0.2 of the real one after 1,000 steps); with 5, 0.85
+# after 500 steps (docs/images.md). Adam's betas are DCGAN's (Radford et al.,
+# 2016); PacGAN packs rows of a table, while each image is judged on its own.
+IMAGE = DomainDefaults(
+    n_critic=5, packs_rows=False, betas=(0.5, 0.999),
+    auto_epochs=300, auto_min_steps=1000, auto_max_steps=3000,
+)
+
+
+@dataclass(frozen=True)
+class PrivacyParams:
+    """The differential-privacy parameters of a fit, as the user gave them.
+
+    Attributes
+    ----------
+    epsilon : float
+    delta : float or None
+        None: ``1 / (10 * n_rows)``.
+    max_grad_norm : float
+    domain : dict or None
+        ``dp_domain``.
+    """
+
+    epsilon: float
+    delta: float | None
+    max_grad_norm: float
+    domain: dict | None
+
+
+@dataclass(frozen=True)
+class Options:
+    """The parameters of one fit, with every ``"auto"`` resolved.
+
+    Attributes mirror the estimator's parameters (``noise_dim`` is
+    ``embedding_dim``); ``loss`` is a name in :data:`gan_augment.losses.LOSSES`;
+    ``privacy`` is None without ``dp_epsilon``. ``given`` keeps the user's
+    parameters as they were, for the checks that need them (DP refuses some
+    options the user set explicitly).
+    """
+
+    epochs: int | str
+    batch_size: int
+    noise_dim: int
+    generator_dims: tuple[int, ...]
+    discriminator_dims: tuple[int, ...]
+    learning_rate: float
+    n_critic: int
+    pac: int
+    loss: str
+    betas: tuple[float, float]
+    max_modes: int
+    max_categories: int | None
+    early_stopping: bool
+    validation_fraction: float
+    n_iter_no_change: int
+    checkpoint_dir: Any
+    checkpoint_every: int
+    resume: bool
+    conv_width: int
+    spectral_norm: bool
+    minibatch_std: bool
+    verbose: bool
+    interpolation: float
+    synthetic_filter: str | None
+    filter_candidates: float
+    privacy: PrivacyParams | None
+    defaults: DomainDefaults
+    given: dict
+
+    def budget(self, n_rows: int) -> tuple[int, int]:
+        """``(epochs, steps_per_epoch)`` for ``n_rows`` training rows.
+
+        Examples
+        --------
+        >>> from gan_augment import GANOversampler
+        >>> resolve(GANOversampler().get_params(), TABULAR).budget(5000)
+        (100, 10)
+        """
+        steps_per_epoch = max(1, n_rows // self.batch_size)
+        if self.epochs != "auto":
+            return self.epochs, steps_per_epoch
+        d = self.defaults
+        steps = min(max(d.auto_epochs * steps_per_epoch, d.auto_min_steps), d.auto_max_steps)
+        return -(-steps // steps_per_epoch), steps_per_epoch
+
+
+def resolved_loss(params: dict) -> str:
+    """The loss a fit with these parameters uses: ``"auto"`` is WGAN-GP, or
+    the non-saturating loss under differential privacy (the gradient penalty has
+    no per-example gradients to clip)."""
+    if params["loss"] != "auto":
+        return params["loss"]
+    return "non-saturating" if params["dp_epsilon"] is not None else "wgan-gp"
+
+
+def _check_dims(params: dict) -> None:
+    for name in ("generator_dims", "discriminator_dims"):
+        dims = params[name]
+        if isinstance(dims, str) or not all(
+            isinstance(d, Integral) and not isinstance(d, bool) and d > 0 for d in dims
+        ):
+            raise ValueError(f"{name} must be a sequence of positive integers; got {dims!r}.")
+
+
+def resolve(params: dict, defaults: DomainDefaults) -> Options:
+    """Resolve the estimator's parameters (``get_params()``) for a domain.
+
+    Raises
+    ------
+    ValueError
+        For a table: network widths that are not positive integers, or a
+        ``batch_size`` that is not a multiple of ``pac``.
+    """
+    private = params["dp_epsilon"] is not None
+    if defaults.packs_rows:
+        _check_dims(params)
+        pac = (1 if private else 10) if params["pac"] == "auto" else params["pac"]
+        if params["batch_size"] % pac:
+            raise ValueError(
+                f"batch_size={params['batch_size']} must be a multiple of pac={pac}."
+            )
+    else:
+        pac = 1
+    privacy = None
+    if private:
+        privacy = PrivacyParams(
+            params["dp_epsilon"], params["dp_delta"], params["dp_max_grad_norm"],
+            params["dp_domain"],
+        )
+    return Options(
+        epochs=params["epochs"],
+        batch_size=params["batch_size"],
+        noise_dim=params["embedding_dim"],
+        generator_dims=tuple(params["generator_dims"]),
+        discriminator_dims=tuple(params["discriminator_dims"]),
+        learning_rate=params["learning_rate"],
+        n_critic=defaults.n_critic if params["n_critic"] == "auto" else params["n_critic"],
+        pac=pac,
+        loss=resolved_loss(params),
+        betas=defaults.betas,
+        max_modes=params["max_modes"],
+        max_categories=params["max_categories"],
+        early_stopping=params["early_stopping"],
+        validation_fraction=params["validation_fraction"],
+        n_iter_no_change=params["n_iter_no_change"],
+        checkpoint_dir=params["checkpoint_dir"],
+        checkpoint_every=params["checkpoint_every"],
+        resume=params["resume"],
+        conv_width=params["conv_width"],
+        spectral_norm=params["spectral_norm"],
+        minibatch_std=params["minibatch_std"],
+        verbose=params["verbose"],
+        interpolation=params["interpolation"],
+        synthetic_filter=params["synthetic_filter"],
+        filter_candidates=params["filter_candidates"],
+        privacy=privacy,
+        defaults=defaults,
+        given=dict(params),
+    )
+
+
+def check_class_counts(y: np.ndarray, sampling_strategy: dict) -> None:
+    """Refuse classes to over-sample with under 2 rows; warn under 10."""
+    labels, counts = np.unique(y, return_counts=True)
+    count = dict(zip(labels.tolist(), counts.tolist()))
+    targets = {
+        np.asarray(c).tolist(): count[c] for c, n in sampling_strategy.items() if n > 0
+    }
+    too_small = {c: n for c, n in targets.items() if n < 2}
+    if too_small:
+        raise ValueError(
+            f"Class(es) {too_small} (label: number of samples) have fewer than 2 "
+            "samples; GANOversampler needs at least 2 samples of each class it "
+            "over-samples."
+        )
+    small = {c: n for c, n in targets.items() if n < SMALL_CLASS_ROWS}
+    if small:
+        warn_user(
+            f"Class(es) {small} (label: number of samples) have fewer than "
+            f"{SMALL_CLASS_ROWS} samples to learn from: a GAN learns little from so "
+            "few rows, and interpolation (imblearn.over_sampling.SMOTE) is likely "
+            "the better tool for them.",
+            SmallClassWarning,
+        )
+
+
+def check_n_samples(n_samples: Any) -> int:
+    """``n_samples`` as an int, or a ValueError if it is not a non-negative integer."""
+    if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) or n_samples < 0:
+        raise ValueError(f"n_samples must be a non-negative integer; got {n_samples!r}.")
+    return int(n_samples)
+

@@ -1,0 +1,210 @@
+"""The tabular domain: input checks, the training setup and what ``fit_resample`` adds.
+
+See :mod:`gan_augment.domains` for the contract. Tables are described by a
+:class:`~gan_augment.schema.TableSchema`, encoded by the
+:class:`~gan_augment.tabular.transformer.TabularTransformer` (or, under
+differential privacy, by one built from noisy statistics in
+:mod:`gan_augment.privacy.setup`) and trained with the residual generator and
+the packed projection discriminator.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.utils.validation import check_array, check_consistent_length, validate_data
+
+from ..options import TABULAR, Options
+from ..resampling import table_rows
+from ..schema import TableSchema, check_finite
+from ..seeding import Seeds
+from ..training import EarlyStopping, TrainingSetup
+from .data import TabularBatches, ValidationScore
+from .model import TabularModel
+from .networks import Discriminator, Generator, initialise
+from .transformer import TabularTransformer
+
+__all__ = ["TABLES", "TabularDomain", "validation_split"]
+
+logger = logging.getLogger(__name__)
+
+# With early_stopping, the generator is scored about this often (generator steps).
+_VALIDATION_STEPS = 50
+
+
+def _check_frame_shape(X: pd.DataFrame) -> None:
+    """The shape checks of ``check_array``, for a DataFrame kept as it is.
+
+    ``check_array`` would convert a mixed-type DataFrame to one NumPy dtype,
+    which fails for some mixes (e.g. float, bool and a string category).
+    """
+    for axis, what in ((0, "sample"), (1, "feature")):
+        if X.shape[axis] < 1:
+            raise ValueError(
+                f"Found array with 0 {what}(s) (shape={X.shape}) while a minimum "
+                "of 1 is required."
+            )
+    complex_columns = [c for c, d in X.dtypes.items() if getattr(d, "kind", "") == "c"]
+    if complex_columns:
+        raise ValueError(f"Complex data not supported: column(s) {complex_columns}.")
+
+
+def validation_split(
+    y_codes: np.ndarray,
+    n_classes: int,
+    validation_fraction: float | None,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices to train on and to hold out for early stopping.
+
+    ``validation_fraction`` of each class is held out, never leaving fewer than
+    2 rows to train on. With ``validation_fraction=None`` (no early stopping)
+    every row trains, and no random number is drawn.
+    """
+    every_row = np.arange(len(y_codes))
+    if validation_fraction is None:
+        return every_row, every_row[:0]
+    held_out = []
+    for c in range(n_classes):
+        rows = rng.permutation(np.flatnonzero(y_codes == c))
+        n_val = min(int(validation_fraction * len(rows)), len(rows) - 2)
+        held_out.append(rows[: max(n_val, 0)])
+    val_rows = np.sort(np.concatenate(held_out))
+    return np.setdiff1d(every_row, val_rows), val_rows
+
+
+class TabularDomain:
+    """Tables: arrays and DataFrames of continuous and categorical columns."""
+
+    defaults = TABULAR
+
+    def check_input(self, estimator: Any, X: Any, y: np.ndarray) -> tuple[Any, TableSchema]:
+        """Validate like imbalanced-learn, but keep DataFrames (and their dtypes)
+        intact, accept non-numeric columns, and name columns with NaN/inf."""
+        if isinstance(X, pd.DataFrame):
+            # Pandas sparse columns are modelled densely; imblearn's output
+            # conversion gives them their sparse dtype back.
+            sparse = {
+                name: dtype.subtype
+                for name, dtype in X.dtypes.items()
+                if isinstance(dtype, pd.SparseDtype)
+            }
+            if sparse:
+                X = X.astype(sparse)
+            _check_frame_shape(X)
+        else:
+            X = check_array(X, dtype=None, ensure_all_finite=False)
+        check_consistent_length(X, y)
+        check_finite(X)
+        validate_data(estimator, X=X, y=y, reset=True, skip_check_array=True)
+        return X, TableSchema.from_data(X, estimator.categorical_features)
+
+    def setup(
+        self,
+        X: Any,
+        y_codes: np.ndarray,
+        classes: np.ndarray,
+        schema: TableSchema,
+        options: Options,
+        device: torch.device,
+        seeds: Seeds,
+    ) -> TrainingSetup:
+        np_rng = seeds.numpy("encoding")
+        rng = seeds.torch("training", device)
+        n_classes = len(classes)
+        start = time.perf_counter()
+        continuous, categorical = schema.split(X)
+        train_rows, val_rows = validation_split(
+            y_codes, n_classes,
+            options.validation_fraction if options.early_stopping else None, np_rng,
+        )
+        epochs, steps_per_epoch = options.budget(len(train_rows))
+        accounting = fingerprint = None
+        if options.privacy is not None:
+            from ..privacy.setup import setup_private
+
+            private = setup_private(
+                schema, continuous, categorical, y_codes, n_classes,
+                epochs * steps_per_epoch * options.n_critic, options, device, np_rng,
+            )
+            transformer, source = private.transformer, private.source
+            conditions, class_weights = private.conditions, private.class_weights
+            accounting = private.accounting
+        else:
+            transformer = TabularTransformer(
+                max_modes=options.max_modes, max_categories=options.max_categories
+            ).fit(continuous, categorical, np_rng)
+            encoded, category_codes = transformer.transform(continuous, categorical, np_rng)
+            # Without a hold-out, a view: the encoded set is never copied.
+            rows = train_rows if val_rows.size else slice(None)
+            source = TabularBatches(
+                encoded[rows], y_codes[rows], category_codes[rows], n_classes,
+                transformer.n_categories, transformer.layout_, device,
+                pack_size=options.pac,
+            )
+            conditions = source.conditions.generation
+            class_weights = np.bincount(y_codes).astype(np.float64)
+            fingerprint = [encoded[rows], y_codes[rows]]
+        layout = transformer.layout_
+        logger.info(
+            "Encoded %d rows x %d columns (%d categorical) into %d features in %.1f s.",
+            len(y_codes), schema.n_features, len(schema.categorical_indices), layout.width,
+            time.perf_counter() - start,
+        )
+        generator = initialise(
+            Generator(options.noise_dim + source.cond_dim, options.generator_dims, layout.width),
+            device,
+            rng,
+        )
+        discriminator = initialise(
+            Discriminator(
+                layout.width + source.cond_dim, options.discriminator_dims, options.pac,
+                n_classes,
+            ),
+            device,
+            rng,
+        )
+        early_stopping = None
+        if val_rows.size:
+            score = ValidationScore(
+                encoded[val_rows], y_codes[val_rows], conditions, layout,
+                options.noise_dim, device, seed=seeds.integer("validation"),
+            )
+            every = max(1, -(-_VALIDATION_STEPS // steps_per_epoch))
+            early_stopping = EarlyStopping(score, every, options.n_iter_no_change)
+        noise = (
+            "" if accounting is None
+            else f", DP-SGD noise multiplier {accounting.dpsgd.noise_multiplier:.3g}"
+        )
+        return TrainingSetup(
+            source=source,
+            generator=generator,
+            discriminator=discriminator,
+            model=TabularModel(
+                generator, options.noise_dim, classes, class_weights, schema,
+                transformer, conditions,
+            ),
+            rng=rng,
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            fingerprint_data=fingerprint,
+            early_stopping=early_stopping,
+            privacy=accounting,
+            description=(
+                f"{epochs} epochs x {steps_per_epoch} steps of {options.batch_size} rows, "
+                f"loss={options.loss}{noise}"
+            ),
+        )
+
+    def resampler(
+        self, model: TabularModel, X: Any, y_codes: np.ndarray, options: Options, seeds: Seeds
+    ):
+        return table_rows(model, X, y_codes, options, seeds)
+
+
+TABLES = TabularDomain()
