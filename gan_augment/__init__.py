@@ -11,6 +11,6 @@ from .oversampler import GANOversampler
 # A library logs, the application decides where it goes.
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 __all__ = ["GANOversampler", "__version__"]

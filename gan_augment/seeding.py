@@ -1,26 +1,36 @@
-"""One seeding scheme: every random stream of a fit is derived from ``random_state``.
+"""One seeding scheme: every random stream is spawned from ``random_state``.
 
-:class:`Seeds` turns ``random_state`` into independent streams, one per named
-consumer (the encoding, the training loop, the validation score, the rows that
-``fit_resample`` interpolates, sampling, export). Nothing reads or advances
-NumPy's or torch's global random state, except that ``random_state=None`` or a
-``RandomState`` instance is asked for one integer, as scikit-learn's
-``check_random_state`` would.
+:class:`Seeds` turns ``random_state`` into one ``numpy.random.SeedSequence``
+and gives each named consumer its own child of it: the encoding
+(``"encoding"``), the training loop and the generation that follows it
+(``"training"``), the early-stopping score (``"validation"``), the rows that
+``fit_resample`` interpolates and filters (``"resample"``), :meth:`sample`
+(``"sample"``) and synthetic export (``"export"``). A child depends only on
+the root and the consumer's name, so one consumer drawing more or less never
+moves another's stream.
+
+Nothing reads or advances NumPy's or torch's global random state: with
+``random_state=None`` the root takes fresh entropy from the operating system
+(every call differs); a ``RandomState`` instance is asked for one integer, as
+scikit-learn's ``check_random_state`` would use it, which advances it.
 """
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 import torch
-from sklearn.utils import check_random_state
 
-__all__ = ["Seeds"]
+__all__ = ["CONSUMERS", "Seeds"]
 
-_INT32_MAX = np.iinfo(np.int32).max
+#: The consumers, in a fixed order: a consumer's position is its spawn key, so
+#: new consumers are added at the end.
+CONSUMERS = ("encoding", "training", "validation", "resample", "sample", "export")
 
 
 class Seeds:
-    """Seeds for the consumers of one fit (or one sampling call).
+    """The random streams of one fit, or of one sampling call.
 
     Parameters
     ----------
@@ -28,22 +38,40 @@ class Seeds:
 
     Examples
     --------
-    >>> a, b = Seeds(0), Seeds(0)
-    >>> a.integer("sample") == b.integer("sample")
+    >>> Seeds(0).integer("sample") == Seeds(0).integer("sample")
     True
+    >>> Seeds(0).integer("sample") == Seeds(0).integer("export")
+    False
     """
 
     def __init__(self, random_state) -> None:
-        self._random_state = check_random_state(random_state)
+        if random_state is None:
+            entropy = None
+        elif isinstance(random_state, Integral) and not isinstance(random_state, bool):
+            entropy = int(random_state)
+        elif isinstance(random_state, np.random.RandomState):
+            entropy = int(random_state.randint(np.iinfo(np.int32).max))
+        else:
+            raise ValueError(
+                "random_state must be an int, a numpy.random.RandomState instance "
+                f"or None; got {random_state!r}."
+            )
+        self._root = np.random.SeedSequence(entropy)
+
+    def _child(self, consumer: str) -> np.random.SeedSequence:
+        return np.random.SeedSequence(
+            self._root.entropy, spawn_key=(CONSUMERS.index(consumer),)
+        )
 
     def integer(self, consumer: str) -> int:
         """A seed in ``[0, 2**31 - 1)`` for ``consumer``."""
-        return int(self._random_state.randint(_INT32_MAX))
+        return int(self._child(consumer).generate_state(1, np.uint32)[0] % (2**31 - 1))
 
     def numpy(self, consumer: str) -> np.random.Generator:
         """A NumPy stream for ``consumer``."""
-        return np.random.default_rng(self.integer(consumer))
+        return np.random.default_rng(self._child(consumer))
 
     def torch(self, consumer: str, device: torch.device) -> torch.Generator:
         """A torch stream on ``device`` for ``consumer``."""
-        return torch.Generator(device=device).manual_seed(self.integer(consumer))
+        seed = int(self._child(consumer).generate_state(1, np.uint64)[0])
+        return torch.Generator(device=device).manual_seed(seed)

@@ -114,7 +114,7 @@ class TestFilesOfVersion01:
         assert [str(d) for d in rows.dtypes] == ["float64", "int64", "category", "bool"]
         assert isinstance(model.model_, FittedModel)
         assert model.categorical_features_.tolist() == [2, 3]
-        np.testing.assert_allclose(rows["x"], expected["x"], atol=1e-4)
+        np.testing.assert_allclose(rows["x"], expected["x"], atol=1e-3)
         pd.testing.assert_frame_equal(rows, model.sample(10, y="rare"))
 
     def test_an_image_model_loads_and_samples_its_layout(self):
@@ -122,5 +122,5 @@ class TestFilesOfVersion01:
         images = model.sample(4, y=1)
         assert images.shape == (4, 8, 8) and model.image_layout_.order == "NHW"
         np.testing.assert_allclose(
-            images, np.load(DATA / "v0_1_images_sample.npy"), atol=1e-4
+            images, np.load(DATA / "v0_1_images_sample.npy"), atol=1e-3
         )
