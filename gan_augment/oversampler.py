@@ -10,6 +10,7 @@ what ``fit_resample`` adds, and :mod:`gan_augment.export` and
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from numbers import Integral, Real
@@ -34,6 +35,7 @@ from .losses import LOSSES
 from .options import Options, check_class_counts, check_n_samples, resolve
 from .resampling import append_rows
 from .seeding import Seeds
+from .threads import limited_threads
 
 __all__ = ["GANOversampler"]
 
@@ -43,6 +45,17 @@ _SAVED = (
     "n_steps_", "best_epoch_", "history_", "dp_epsilon_spent_", "dp_delta_",
     "dp_noise_multiplier_", "dp_history_",
 )
+
+
+def _on_own_threads(method):
+    """Run ``method`` on ``n_jobs`` threads (see :mod:`gan_augment.threads`)."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with limited_threads(self.n_jobs):
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 @dataclass
@@ -242,6 +255,15 @@ class GANOversampler(BaseOverSampler):
         SMOTE, SMOTENC or SMOTEN, as the columns require) instead of by the
         GAN; the rest is generated. 1.0 is plain SMOTE(NC/N).
 
+    n_jobs : int or None, default=None
+        Threads that torch and the BLAS libraries use while fitting and
+        generating (set for the call, then restored). None is 1, -1 all cores
+        (joblib's convention). CPU kernels sum in another order on another
+        number of threads, so the rows depend on this number: with it fixed,
+        a fit gives the same rows whatever the environment's thread settings
+        (inside ``GridSearchCV(n_jobs=...)`` workers too), for the same torch
+        build and CPU kind.
+
     Attributes
     ----------
     sampling_strategy_ : dict
@@ -350,6 +372,7 @@ class GANOversampler(BaseOverSampler):
         "synthetic_filter": [StrOptions({"neighbours"}), None],
         "filter_candidates": [Interval(Real, 1, None, closed="left")],
         "interpolation": [Interval(Real, 0, 1, closed="both")],
+        "n_jobs": [Integral, None],
     }
 
     def __init__(
@@ -389,6 +412,7 @@ class GANOversampler(BaseOverSampler):
         synthetic_filter=None,
         filter_candidates=2.0,
         interpolation=0.5,
+        n_jobs=None,
     ):
         super().__init__(sampling_strategy=sampling_strategy)
         self.random_state = random_state
@@ -424,6 +448,7 @@ class GANOversampler(BaseOverSampler):
         self.synthetic_filter = synthetic_filter
         self.filter_candidates = filter_candidates
         self.interpolation = interpolation
+        self.n_jobs = n_jobs
 
     # -- validation and fitting --------------------------------------------------
 
@@ -437,6 +462,7 @@ class GANOversampler(BaseOverSampler):
         return X, y, binarize_y
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_on_own_threads
     def fit(self, X, y):
         """Train the GAN on ``(X, y)`` without generating rows.
 
@@ -461,6 +487,7 @@ class GANOversampler(BaseOverSampler):
         self._fit(X, y)
         return self
 
+    @_on_own_threads
     def _fit_resample(self, X, y):
         fit = self._fit(X, y)
         source = fit.domain.resampler(
@@ -525,6 +552,7 @@ class GANOversampler(BaseOverSampler):
 
     # -- generation -----------------------------------------------------------------
 
+    @_on_own_threads
     def sample(self, n_samples: int, y: Any):
         """Generate ``n_samples`` synthetic rows of class ``y``.
 
@@ -560,6 +588,7 @@ class GANOversampler(BaseOverSampler):
         rng = Seeds(self.random_state).torch("sample", self.device_)
         return self.model_.generate(class_index, n_samples, rng)
 
+    @_on_own_threads
     def sample_dataset(self, n_samples: int, class_distribution="original"):
         """A fully synthetic data set of ``n_samples`` rows, labels included.
 
@@ -603,6 +632,7 @@ class GANOversampler(BaseOverSampler):
             [y for _, y in chunks]
         )
 
+    @_on_own_threads
     def write_dataset(
         self,
         path,

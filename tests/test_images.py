@@ -180,3 +180,11 @@ def test_generated_digits_are_recognised():
     for digit in range(10):
         generated = sampler.sample(50, y=digit).reshape(-1, 64)
         assert (recogniser.predict(generated) == digit).mean() > 0.5, digit
+
+
+def test_an_empty_synthetic_set_keeps_the_image_layout():
+    X = _images((8, 8, 3), np.uint8)
+    model = GANOversampler(random_state=0, **TINY).fit(X, _labels())
+    images, labels = model.sample_dataset(0)
+    assert images.shape == (0, 8, 8, 3) and images.dtype == np.uint8
+    assert labels.shape == (0,)

@@ -42,7 +42,9 @@ class NeighbourFilter:
     n_neighbors : int, default=5
     max_reference : int, default=20000
         Most real rows to search among: beyond it, a random subset (drawn from
-        ``rng``) keeps the search's cost bounded on large tables.
+        ``rng``) keeps the search's cost bounded on large tables. The subset is
+        stratified by class, and every class keeps at least ``n_neighbors`` rows
+        (all of them if it has fewer), so a rare class never vanishes from it.
     max_categories : int or None, default=100
         Most one-hot entries per categorical column (rarer categories share
         one, as everywhere in the package: :mod:`gan_augment.categories`), so
@@ -72,7 +74,7 @@ class NeighbourFilter:
     ) -> None:
         if len(y_codes) > max_reference:
             rng = rng if rng is not None else np.random.default_rng(0)
-            rows = np.sort(rng.choice(len(y_codes), max_reference, replace=False))
+            rows = _stratified_rows(y_codes, max_reference, n_neighbors, rng)
             continuous, categorical, y_codes = continuous[rows], categorical[rows], y_codes[rows]
         self._scaler = StandardScaler().fit(continuous) if continuous.shape[1] else None
         self._encoding = CategoryEncoding.fit(categorical, max_categories)
@@ -110,6 +112,20 @@ class NeighbourFilter:
         return np.sort(keep)
 
 
+def _stratified_rows(
+    y_codes: np.ndarray, size: int, floor: int, rng: np.random.Generator
+) -> np.ndarray:
+    """About ``size`` row indices, each class in its share but with at least
+    ``floor`` rows (or all it has), sorted."""
+    classes, counts = np.unique(y_codes, return_counts=True)
+    keep = np.minimum(counts, np.maximum(floor, np.round(size * counts / counts.sum())))
+    rows = [
+        rng.choice(np.flatnonzero(y_codes == c), int(k), replace=False)
+        for c, k in zip(classes, keep)
+    ]
+    return np.sort(np.concatenate(rows))
+
+
 def interpolate(
     continuous: np.ndarray,
     categorical: np.ndarray,
@@ -145,15 +161,17 @@ def interpolate(
     >>> new_cont.shape, new_cat.shape, bool((new_cont >= 7).all())
     ((4, 1), (4, 1), True)
     """
-    # SMOTE's rows of a class depend on that class's rows only; one row of
-    # another class keeps imbalanced-learn's two-class contract, and the
-    # encoders SMOTENC and SMOTEN fit stay as small as the class.
-    in_class = y_codes == class_index
-    rows = np.flatnonzero(in_class)
-    other = np.flatnonzero(~in_class)[:1]
-    keep = np.concatenate([rows, other])
-    continuous, categorical, y_codes = continuous[keep], categorical[keep], y_codes[keep]
     n_cont = continuous.shape[1]
+    # SMOTE's and SMOTENC's rows of a class depend on that class's rows only:
+    # one row of another class keeps imbalanced-learn's two-class contract,
+    # and the encoders SMOTENC fits stay as small as the class. SMOTEN's value
+    # difference metric compares categories by their class distributions, so
+    # it gets every row with its real label (with the class's rows and one
+    # other, nearly every value would have P(class | value) = 1).
+    if n_cont or not categorical.shape[1]:
+        in_class = y_codes == class_index
+        keep = np.concatenate([np.flatnonzero(in_class), np.flatnonzero(~in_class)[:1]])
+        continuous, categorical, y_codes = continuous[keep], categorical[keep], y_codes[keep]
     rng = np.random.default_rng(seed)
     encoding = CategoryEncoding.fit(categorical, max_categories)
     codes = list(encoding.codes(categorical).T)

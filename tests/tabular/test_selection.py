@@ -148,3 +148,33 @@ def test_interpolate_pools_rare_categories():
     _, new_cat = interpolate(continuous, categorical, y, 1, 300, seed=0, max_categories=10)
     assert set(new_cat[:, 0]) <= set(categorical[y == 1, 0])
     assert len(set(new_cat[:, 0])) > 10  # pooled codes decode to rare categories
+
+
+def test_smoten_sees_every_row_with_its_label(monkeypatch):
+    # Its value difference metric needs the classes' category distributions.
+    from imblearn.over_sampling import SMOTEN
+
+    seen = {}
+    original = SMOTEN.fit_resample
+
+    def spy(self, X, y):
+        seen["labels"] = np.bincount(np.asarray(y))
+        return original(self, X, y)
+
+    monkeypatch.setattr(SMOTEN, "fit_resample", spy)
+    rng = np.random.default_rng(0)
+    categorical = rng.choice(["a", "b", "c"], (60, 2)).astype(object)
+    y = np.repeat([0, 1, 2], [40, 12, 8])
+    _, new = interpolate(np.empty((60, 0)), categorical, y, 2, 5, seed=0)
+    assert seen["labels"].tolist() == [40, 12, 8]
+    assert new.shape == (5, 2) and set(new.ravel()) <= {"a", "b", "c"}
+
+
+def test_the_neighbour_filter_keeps_a_rare_class_in_its_reference():
+    rng = np.random.default_rng(0)
+    y = np.r_[np.zeros(30_000, int), np.ones(3, int)]
+    continuous = rng.normal(size=(len(y), 1)) + 10 * y[:, None]
+    f = NeighbourFilter(continuous, np.empty((len(y), 0), dtype=object), y,
+                        n_neighbors=5, max_reference=1_000, rng=rng)
+    # All three rare rows are in the reference, so a row among them finds them.
+    assert f.agreement(np.array([[10.0]]), np.empty((1, 0), dtype=object), 1)[0] == 3 / 5
