@@ -11,6 +11,7 @@ persistence to it; each data domain provides its subclass
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -93,14 +94,33 @@ class FittedModel:
         fitted: dict, tensors: dict, params: dict, device: torch.device
     ) -> FittedModel:
         """Rebuild a model from :meth:`state` (and the estimator's saved
-        parameters, which give the generator's architecture) on ``device``."""
+        parameters, which give the generator's architecture) on ``device``.
+
+        Raises
+        ------
+        ValueError, KeyError, TypeError
+            If the state is malformed; the caller names the file.
+        """
         from .images.model import ImageModel
         from .tabular.model import TabularModel
 
+        if not isinstance(tensors, dict) or not all(isinstance(k, str) for k in tensors):
+            raise ValueError("weights.pt does not hold a dictionary of tensors by name")
+        classes = fitted["classes_"]
+        if not isinstance(classes, np.ndarray) or classes.ndim != 1 or not len(classes):
+            raise ValueError(f"classes_ is not a 1-D array of class labels: {classes!r}")
         kind = ImageModel if "image_layout" in fitted else TabularModel
         weights = fitted.get("class_weights")
         # Files written before synthetic export and DP existed lack the weights.
-        class_weights = None if weights is None else np.asarray(weights)
+        class_weights = None if weights is None else np.asarray(weights, dtype=np.float64)
+        if class_weights is not None and (
+            class_weights.shape != classes.shape
+            or not np.isfinite(class_weights).all()
+            or (class_weights < 0).any()
+        ):
+            raise ValueError(
+                f"class_weights is not one non-negative number per class: {weights!r}"
+            )
         return kind._from_state(fitted, tensors, params, device, class_weights)
 
     @classmethod
@@ -117,7 +137,59 @@ class FittedModel:
         return clone
 
     @staticmethod
-    def _load_generator(module: nn.Module, state: dict, device: torch.device) -> nn.Module:
+    def _load_generator(
+        build: Callable[[], nn.Module], state: Any, device: torch.device
+    ) -> nn.Module:
+        """Build a generator with ``build``, check that ``state`` fits it, and
+        only then allocate it on ``device`` and load ``state`` into it.
+
+        The architecture comes from a file's metadata; building it for real
+        would allocate whatever that metadata claims. Built on the ``meta``
+        device it costs nothing, and it is allocated only once the tensors
+        actually in the file (which the file's size bounds) have its shapes.
+
+        Raises
+        ------
+        ValueError
+            If ``state`` is not a dictionary of tensors with exactly the
+            generator's entries and shapes, or holds non-finite weights.
+        """
+        if not isinstance(state, dict) or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+        ):
+            raise ValueError("the generator's weights are not a dictionary of tensors")
+        with torch.device("meta"):
+            module = build()
+        expected = module.state_dict()
+        missing = sorted(set(expected) - set(state))
+        extra = sorted(set(state) - set(expected))
+        if missing or extra:
+            raise ValueError(
+                "the generator's weights do not fit its architecture (missing "
+                f"{_few(missing)}, unexpected {_few(extra)})"
+            )
+        for name, needed in expected.items():
+            tensor = state[name]
+            # Shapes must match exactly; dtypes only in kind, as load_state_dict
+            # casts (a float64 default dtype when saving or loading is fine).
+            if tensor.shape != needed.shape or (
+                tensor.is_floating_point() != needed.is_floating_point()
+                or tensor.is_complex()
+            ):
+                raise ValueError(
+                    f"the generator's weight {name!r} is {tuple(tensor.shape)} "
+                    f"{tensor.dtype}, but its architecture needs {tuple(needed.shape)} "
+                    f"{needed.dtype}"
+                )
+            if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+                raise ValueError(f"the generator's weight {name!r} is not finite")
         module = module.to_empty(device=device)
         module.load_state_dict(state)
         return module.eval()
+
+
+def _few(names: list[str], n: int = 5) -> str:
+    """At most ``n`` names for a message (a hostile file can have millions)."""
+    shown = ", ".join(map(repr, names[:n]))
+    more = f" and {len(names) - n} more" if len(names) > n else ""
+    return f"[{shown}{more}]"

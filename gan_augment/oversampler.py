@@ -728,10 +728,18 @@ class GANOversampler(BaseOverSampler):
         FileNotFoundError
             If there is no file at ``path``.
         ValueError
-            If the file is truncated, corrupted, not a gan-augment model, or
-            written in a newer format version; the message names the file.
+            If the file is truncated, corrupted, not a gan-augment model,
+            written in a newer format version, over the size caps, or holds
+            parameters or content that do not pass validation; the message
+            names the file.
         """
-        params, fitted, model = persistence.load(path, device)
+
+        def check_params(params: dict) -> None:
+            # The same validation fit runs, before the file's parameters
+            # decide anything (an unknown name fails in the constructor).
+            cls(**params)._validate_params()
+
+        params, fitted, model = persistence.load(path, device, check_params, required=_SAVED)
         estimator = cls(**params)
         if fitted["feature_names_in_"] is None:
             del fitted["feature_names_in_"]

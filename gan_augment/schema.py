@@ -249,11 +249,35 @@ class TableSchema:
 
     @classmethod
     def from_state(cls, state: dict) -> TableSchema:
-        columns = state["columns"]
+        """Rebuild a schema from :meth:`get_state`.
+
+        Raises
+        ------
+        ValueError
+            If the dtypes, the categorical mask and the column names do not
+            describe one table (the state comes from a file, which may have
+            been edited).
+        """
+        columns, dtypes, categorical = state["columns"], state["dtypes"], state["categorical"]
+        if (
+            not isinstance(dtypes, list)
+            or not all(
+                isinstance(d, (np.dtype, pd.api.extensions.ExtensionDtype)) for d in dtypes
+            )
+            or not isinstance(categorical, list)
+            or not all(isinstance(c, bool) for c in categorical)
+            or len(categorical) != len(dtypes)
+            or not dtypes
+            or (
+                columns is not None
+                and (not isinstance(columns, list) or len(columns) != len(dtypes))
+            )
+        ):
+            raise ValueError("the table schema is invalid")
         return cls(
             None if columns is None else pd.Index(columns, dtype=state["columns_dtype"]),
-            state["dtypes"],
-            np.asarray(state["categorical"], dtype=bool),
+            dtypes,
+            np.asarray(categorical, dtype=bool),
         )
 
     def restore(

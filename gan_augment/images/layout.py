@@ -216,4 +216,29 @@ class ImageLayout:
 
     @classmethod
     def from_state(cls, state: dict) -> ImageLayout:
-        return cls(**state)
+        """Rebuild a layout from :meth:`get_state`.
+
+        Raises
+        ------
+        ValueError
+            If the state describes no layout :meth:`from_data` could have read
+            (it comes from a file, which may have been edited).
+        TypeError
+            If it lacks a field or has one too many.
+        """
+        layout = cls(**state)
+        sizes = (layout.channels, layout.height, layout.width)
+        if (
+            layout.order not in ("NHW", "NHWC", "NCHW", "flat")
+            or not all(isinstance(n, Integral) and not isinstance(n, bool) for n in sizes)
+            or layout.channels not in CHANNELS
+            or (layout.order == "NHW" and layout.channels != 1)
+            or min(layout.height, layout.width) < MIN_SIZE
+            or not isinstance(layout.dtype, str)
+            or np.dtype(layout.dtype).kind not in "iuf"
+            or not all(isinstance(v, (int, float)) for v in (layout.low, layout.high))
+            or not np.isfinite([layout.low, layout.high]).all()
+            or layout.low > layout.high
+        ):
+            raise ValueError(f"the image layout is invalid: {state!r}")
+        return layout

@@ -53,11 +53,15 @@ class ImageModel(FittedModel):
 
     @classmethod
     def _from_state(cls, fitted, tensors, params, device, class_weights) -> ImageModel:
+        unexpected = sorted(set(tensors) - {"generator"})
+        if unexpected:
+            raise ValueError(f"weights.pt holds unexpected entries {unexpected}")
         layout = ImageLayout.from_state(fitted["image_layout"])
         classes = fitted["classes_"]
+        noise_dim, width = params["embedding_dim"], params["conv_width"]
         generator = cls._load_generator(
-            ImageGenerator(params["embedding_dim"], len(classes), layout.shape, params["conv_width"]),
+            lambda: ImageGenerator(noise_dim, len(classes), layout.shape, width),
             tensors["generator"],
             device,
         )
-        return cls(generator, params["embedding_dim"], classes, class_weights, layout)
+        return cls(generator, noise_dim, classes, class_weights, layout)

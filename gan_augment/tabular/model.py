@@ -94,29 +94,62 @@ class TabularModel(FittedModel):
 
     @classmethod
     def _from_state(cls, fitted, tensors, params, device, class_weights) -> TabularModel:
+        unexpected = sorted(set(tensors) - {"generator", "generation_weights"})
+        if unexpected:
+            raise ValueError(f"weights.pt holds unexpected entries {unexpected}")
+        classes = fitted["classes_"]
+        schema = TableSchema.from_state(fitted["schema"])
         transformer = TabularTransformer.from_state(fitted["transformer"])
+        n_classes, n_pairs = fitted["n_classes"], fitted["n_pairs"]
+        # Each piece is valid on its own; these are the facts that tie them
+        # together, which a hand-edited file could break without any error
+        # before the first sample.
+        if n_classes != len(classes):
+            raise ValueError(f"n_classes is {n_classes!r} for {len(classes)} classes")
+        if n_pairs != sum(transformer.n_categories):
+            raise ValueError(
+                f"n_pairs is {n_pairs!r}, but the categorical columns have "
+                f"{sum(transformer.n_categories)} one-hot entries"
+            )
+        if (
+            len(schema.continuous_indices) != len(transformer.columns_)
+            or len(schema.categorical_indices) != transformer.n_categorical_
+        ):
+            raise ValueError(
+                "the schema's continuous and categorical columns do not match the "
+                "transformer's"
+            )
         generation = tensors.get("generation_weights")
-        conditions = GenerationConditions(
-            fitted["n_classes"],
-            fitted["n_pairs"],
-            None if generation is None else generation.cpu().numpy(),
-        )
+        if generation is not None:
+            generation = generation.cpu().numpy()
+            if (
+                generation.shape != (n_classes, n_pairs)
+                or not np.isfinite(generation).all()
+                or (generation < 0).any()
+            ):
+                raise ValueError(
+                    f"generation_weights is {generation.shape}, expected non-negative "
+                    f"weights of shape ({n_classes}, {n_pairs})"
+                )
+        elif n_pairs:
+            raise ValueError("the entry 'generation_weights' is missing from weights.pt")
+        conditions = GenerationConditions(n_classes, n_pairs, generation)
+        hidden = tuple(params["generator_dims"])
+        state = tensors["generator"]
+        # Every hidden layer has tensors in the file: this bounds the layers to
+        # build before the architecture is even made.
+        if isinstance(state, dict) and len(hidden) > len(state):
+            raise ValueError(
+                f"generator_dims has {len(hidden)} layers; the file's generator has "
+                "fewer tensors"
+            )
+        embedding_dim = params["embedding_dim"]
+        width = transformer.layout_.width
         generator = cls._load_generator(
-            Generator(
-                params["embedding_dim"] + fitted["n_classes"] + fitted["n_pairs"],
-                tuple(params["generator_dims"]),
-                transformer.layout_.width,
-            ),
-            tensors["generator"],
+            lambda: Generator(embedding_dim + n_classes + n_pairs, hidden, width),
+            state,
             device,
         )
         return cls(
-            generator,
-            params["embedding_dim"],
-            fitted["classes_"],
-            class_weights,
-            TableSchema.from_state(fitted["schema"]),
-            transformer,
-            conditions,
+            generator, embedding_dim, classes, class_weights, schema, transformer, conditions
         )
-

@@ -431,7 +431,18 @@ class TabularTransformer:
 
     @classmethod
     def from_state(cls, state: dict) -> TabularTransformer:
-        """Rebuild a fitted transformer (for decoding only) from :meth:`get_state`."""
+        """Rebuild a fitted transformer (for decoding only) from :meth:`get_state`.
+
+        Raises
+        ------
+        ValueError
+            If the state is not one a fit could have produced: mixtures whose
+            means and deviations differ in length or are not finite, category
+            sets that are not 1-D arrays, pooled categories without matching
+            weights (the state comes from a file, which may have been edited).
+        TypeError
+            If a column lacks a field or has one too many.
+        """
         transformer = cls(**state["params"])
         transformer.columns_ = [
             ContinuousColumn(**{k: np.asarray(v) if isinstance(v, (list, np.ndarray)) else v
@@ -441,8 +452,43 @@ class TabularTransformer:
         transformer.categories_ = list(state["categories"])
         transformer.pooled_ = [None if p is None else tuple(p) for p in state["pooled"]]
         transformer.n_categorical_ = len(transformer.categories_)
+        transformer._check_state()
         transformer.layout_ = transformer._build_layout()
         return transformer
+
+    def _check_state(self) -> None:
+        """What decoding relies on in a rebuilt state (see :meth:`from_state`)."""
+        for j, column in enumerate(self.columns_):
+            parts = (column.means, column.stds, column.weights)
+            scalars = (column.center, column.scale, column.low, column.high)
+            if (
+                not all(p.ndim == 1 and p.dtype.kind in "if" and len(p) for p in parts)
+                or len({len(p) for p in parts}) != 1
+                or not all(isinstance(v, (int, float)) for v in scalars)
+                or not all(np.isfinite(p).all() for p in (*parts, scalars))
+            ):
+                raise ValueError(f"the mixture of continuous column {j} is invalid")
+        if len(self.pooled_) != len(self.categories_):
+            raise ValueError("the transformer's pooled categories do not match its columns")
+        for j, (values, pool) in enumerate(zip(self.categories_, self.pooled_)):
+            if not isinstance(values, np.ndarray) or values.ndim != 1:
+                raise ValueError(f"the categories of categorical column {j} are not an array")
+            if pool is None:
+                if not len(values):
+                    raise ValueError(f"categorical column {j} has no category")
+                continue
+            if len(pool) != 2:
+                raise ValueError(f"the pooled categories of categorical column {j} are invalid")
+            rare, weights = (np.asarray(p) for p in pool)
+            if (
+                rare.ndim != 1
+                or weights.shape != rare.shape
+                or not len(rare)
+                or weights.dtype.kind not in "if"
+                or not np.isfinite(weights).all()
+                or (weights < 0).any()
+            ):
+                raise ValueError(f"the pooled categories of categorical column {j} are invalid")
 
     def _build_layout(self) -> OutputLayout:
         scalars: list[int] = []
