@@ -11,6 +11,7 @@ persistence to it; each data domain provides its subclass
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ from torch import nn
 __all__ = ["FittedModel"]
 
 
+@dataclass(eq=False)
 class FittedModel:
     """A trained generator with everything needed to turn its output into rows.
 
@@ -37,17 +39,10 @@ class FittedModel:
         None in files written before synthetic export existed.
     """
 
-    def __init__(
-        self,
-        generator: nn.Module,
-        noise_dim: int,
-        classes: np.ndarray,
-        class_weights: np.ndarray | None,
-    ) -> None:
-        self.generator = generator
-        self.noise_dim = noise_dim
-        self.classes = classes
-        self.class_weights = class_weights
+    generator: nn.Module
+    noise_dim: int
+    classes: np.ndarray
+    class_weights: np.ndarray | None
 
     @property
     def n_classes(self) -> int:
@@ -57,8 +52,10 @@ class FittedModel:
     def device(self) -> torch.device:
         return next(self.generator.parameters()).device
 
-    #: The feature names of a table (None for images); export writes tables only.
-    columns: list | None = None
+    @property
+    def columns(self) -> list | None:
+        """The feature names of a table (None for images); export writes tables only."""
+        return None
 
     def generate(self, class_index: int, n: int, rng: torch.Generator) -> Any:
         """``n`` generated rows of class ``classes[class_index]``, in the

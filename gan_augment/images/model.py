@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
-from torch import nn
 
 from ..fitted import FittedModel
 from .data import generate_images
@@ -14,6 +15,7 @@ from .networks import ImageGenerator
 __all__ = ["ImageModel"]
 
 
+@dataclass(eq=False)
 class ImageModel(FittedModel):
     """An image generator and the layout its images go back to.
 
@@ -25,16 +27,7 @@ class ImageModel(FittedModel):
         The input's layout, dtype and value range.
     """
 
-    def __init__(
-        self,
-        generator: nn.Module,
-        noise_dim: int,
-        classes: np.ndarray,
-        class_weights: np.ndarray | None,
-        layout: ImageLayout,
-    ) -> None:
-        super().__init__(generator, noise_dim, classes, class_weights)
-        self.layout = layout
+    layout: ImageLayout
 
     def fitted_attributes(self) -> dict:
         return {"image_layout_": self.layout}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
-from torch import nn
 
 from ..fitted import FittedModel
 from ..schema import TableSchema
@@ -16,6 +17,7 @@ from .transformer import TabularTransformer
 __all__ = ["TabularModel"]
 
 
+@dataclass(eq=False)
 class TabularModel(FittedModel):
     """A tabular generator and its codec.
 
@@ -32,20 +34,9 @@ class TabularModel(FittedModel):
         within the class).
     """
 
-    def __init__(
-        self,
-        generator: nn.Module,
-        noise_dim: int,
-        classes: np.ndarray,
-        class_weights: np.ndarray | None,
-        schema: TableSchema,
-        transformer: TabularTransformer,
-        conditions: GenerationConditions,
-    ) -> None:
-        super().__init__(generator, noise_dim, classes, class_weights)
-        self.schema = schema
-        self.transformer = transformer
-        self.conditions = conditions
+    schema: TableSchema
+    transformer: TabularTransformer
+    conditions: GenerationConditions
 
     @property
     def columns(self) -> list:
