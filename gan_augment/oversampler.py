@@ -32,7 +32,7 @@ from .device import resolve_device
 from .domains import Domain, choose_domain
 from .fitting import fit_model
 from .losses import LOSSES
-from .options import Options, check_class_counts, check_n_samples, resolve
+from .options import Options, check_class_counts, check_n_samples, resolve, resolved_loss
 from .resampling import append_rows
 from .seeding import Seeds
 from .threads import limited_threads
@@ -530,6 +530,9 @@ class GANOversampler(BaseOverSampler):
         self.model_ = model
         for name, value in {**model.fitted_attributes(), **attributes}.items():
             setattr(self, name, value)
+        # The history names its loss, so that a plot of it alone can tell
+        # probabilities from raw scores.
+        self.history_.attrs["loss"] = resolved_loss(self.get_params())
 
     @property
     def generator_(self) -> torch.nn.Module:

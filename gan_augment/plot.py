@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .losses import LOSSES
 from .schema import is_categorical_dtype
 
 if TYPE_CHECKING:
@@ -79,8 +80,9 @@ def losses(history: Any, *, path: str | PathLike | None = None) -> Figure:
         Left panel: generator and discriminator loss per epoch. Right panel:
         mean D(real) and D(fake) per epoch, with a dashed line at 0.5 (their
         equilibrium) for the probabilistic losses (``minimax``,
-        ``non-saturating``; for a bare DataFrame, whenever all values lie in
-        (0, 1)); plus, on a twin axis, the early-stopping ``validation`` score
+        ``non-saturating``; a fitted ``history_`` names its loss in
+        ``history_.attrs["loss"]``; for another DataFrame, whenever all values
+        lie in (0, 1)); plus, on a twin axis, the early-stopping ``validation`` score
         (lower is better) when there is one.
 
     Examples
@@ -103,7 +105,6 @@ def losses(history: Any, *, path: str | PathLike | None = None) -> Figure:
             )
         from sklearn.utils.validation import check_is_fitted
 
-        from .losses import LOSSES
         from .options import resolved_loss
 
         check_is_fitted(history, "history_")
@@ -115,6 +116,9 @@ def losses(history: Any, *, path: str | PathLike | None = None) -> Figure:
             f"history lacks the column(s) {missing}; expected a GANOversampler's "
             f"history_ with the columns {_HISTORY_COLUMNS}."
         )
+    if probabilistic is None and history.attrs.get("loss") in LOSSES:
+        # A fitted history_ knows its loss (pandas attrs).
+        probabilistic = LOSSES[history.attrs["loss"]].probabilistic
     if probabilistic is None:
         d = history[["d_real", "d_fake"]].to_numpy(dtype=float)
         probabilistic = bool(np.all((d > 0) & (d < 1)))

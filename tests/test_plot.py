@@ -249,3 +249,15 @@ def test_losses_of_an_image_model(image_fit):
     fig = plot.losses(sampler)
     assert len(fig.axes) == 2
     assert len(fig.axes[1].lines) == 2  # wgan-gp: raw scores, no equilibrium line
+
+
+def test_a_fitted_history_names_its_loss(frame_fit, tmp_path):
+    # Without the name, a WGAN history whose scores happen to lie in (0, 1)
+    # would be drawn with the probabilistic losses' equilibrium line.
+    model, _, _ = frame_fit
+    history = model.history_.copy()
+    history[["d_real", "d_fake"]] = 0.4
+    assert history.attrs["loss"] == "wgan-gp"
+    assert not _has_half_line(plot.losses(history))
+    loaded = GANOversampler.load(model.save(tmp_path / "m.gan"), device="cpu")
+    assert loaded.history_.attrs["loss"] == "wgan-gp"
