@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ import pandas as pd
 import pytest
 
 from gan_augment import GANOversampler, __version__
+from gan_augment import cli
 from gan_augment.cli import _OWN_OPTIONS, build_parser, main
 
 needs_pyarrow = pytest.mark.skipif(
@@ -206,13 +208,30 @@ USER_ERRORS = {
                                "--out", "{tmp}/nope/out.csv"], "does not exist"),
     "unreadable input": (["fit-resample", "{tmp}/bad.parquet", "--target", "target",
                           "--out", "{tmp}/out.csv"], "cannot read"),
+    "input is a folder": (["fit-resample", "{tmp}/folder.csv", "--target", "target",
+                           "--out", "{tmp}/out.csv"], "is a folder"),
+    "output is a folder": (["fit-resample", "{csv}", "--target", "target",
+                            "--out", "{tmp}/folder.csv"], "is a folder"),
+    "checkpoint dir is a file": (["fit-resample", "{csv}", "--target", "target",
+                                  "--out", "{tmp}/out.csv", "--checkpoint-dir",
+                                  "{tmp}/in.txt"], "is not a folder"),
+    # The library's own input validation, before training: the user's data.
+    "NaN in a column": (["fit-resample", "{tmp}/nan.csv", "--target", "target",
+                         "--out", "{tmp}/out.csv"], "NaN or infinity in column(s) ['x']"),
+    "class of one row": (["fit-resample", "{tmp}/one.csv", "--target", "target",
+                          "--out", "{tmp}/out.csv"], "fewer than 2 samples"),
 }
 
 
 @pytest.mark.parametrize("argv, expected", USER_ERRORS.values(), ids=USER_ERRORS)
-def test_user_errors(csv, tmp_path, capsys, argv, expected):
+def test_user_errors(csv, table, tmp_path, capsys, argv, expected):
     (tmp_path / "in.txt").write_text("x,target\n1,a\n")
     (tmp_path / "bad.parquet").write_bytes(b"not a parquet file")
+    (tmp_path / "folder.csv").mkdir()
+    table.assign(x=table["x"].where(table.index != 7)).to_csv(tmp_path / "nan.csv", index=False)
+    table.assign(target=table["target"].where(table.index != 0, "rare")).to_csv(
+        tmp_path / "one.csv", index=False
+    )
     before = sorted(tmp_path.iterdir())
     argv = [a.format(tmp=tmp_path, csv=csv) for a in argv]
     # The fast options go first so that the case's own value wins.
@@ -261,6 +280,9 @@ def test_synthesize_writes_n_rows_with_dp_and_a_report(csv, tmp_path, capsys):
         (["--n", "5", "--epsilon", "1"], "pac=5"),
         (["--n", "5", "--dp-domain", '{"nope": [0, 1]}', "--epsilon", "1", "--pac", "1"],
          "not a column of X"),
+        (["--n", "1", "--report", "{tmp}/r.json"], "--report needs --n of at least 2"),
+        (["--n", "5", "--report", "{tmp}/r.json", "--holdout-fraction", "1.5"],
+         "--holdout-fraction must be between 0 and 1"),
     ],
 )
 def test_synthesize_usage_errors(csv, tmp_path, capsys, extra, message):
@@ -278,3 +300,186 @@ def test_dp_domain_must_be_a_json_object(csv, tmp_path, capsys):
               str(tmp_path / "o.csv"), "--dp-domain", "[1, 2]"])
     assert exit_info.value.code == 2
     assert "must be a JSON object" in capsys.readouterr().err
+
+
+# -- failures: not the user's mistake, exit status 1 -------------------------------
+
+
+def _raise(exc: BaseException):
+    def fail(*args, **kwargs):
+        raise exc
+
+    return fail
+
+
+@pytest.fixture
+def log_dir(tmp_path, monkeypatch) -> Path:
+    """The system temporary folder, where a failure's log file goes, for this test
+    (torch may put its own files there too)."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def _synthesize_argv(csv: Path, out: Path, *extra: str) -> list[str]:
+    return ["synthesize", str(csv), "--target", "target", "--n", "20", "--out", str(out),
+            *FAST_ARGS, *extra]
+
+
+#: (command, what to patch, what it raises, the start of the message).
+FAILURES = {
+    "diverged training": (
+        "fit-resample", "gan_augment.fitting.train",
+        FloatingPointError("GAN training diverged (NaN or infinite values) 4 times"),
+        "training and resampling failed: FloatingPointError: GAN training diverged",
+    ),
+    "diverged training, synthesize": (
+        "synthesize", "gan_augment.fitting.train",
+        FloatingPointError("GAN training diverged"),
+        "training failed: FloatingPointError: GAN training diverged",
+    ),
+    "a bug": (
+        "fit-resample", "gan_augment.oversampler.fit_model", RuntimeError("boom"),
+        "training and resampling failed: RuntimeError: boom",
+    ),
+    # A ValueError from inside training is no usage error: the input was accepted.
+    "a ValueError while training": (
+        "fit-resample", "gan_augment.fitting.train", ValueError("bad internal state"),
+        "training and resampling failed: ValueError: bad internal state",
+    ),
+    # Was "cannot write OUT": the output had nothing to do with it.
+    "an OSError while training": (
+        "synthesize", "gan_augment.fitting.train",
+        PermissionError(13, "Permission denied", "ckpt/checkpoint.pt"),
+        "training failed: PermissionError: [Errno 13] Permission denied: 'ckpt/checkpoint.pt'",
+    ),
+    "a bug while generating": (
+        "synthesize", "gan_augment.export.iter_synthetic", KeyError("column"),
+        "generating '{out}' failed: KeyError: column",
+    ),
+    "a bug in a check": (
+        "fit-resample", "gan_augment.cli.check_class_counts", RuntimeError("oops"),
+        "checking the input failed: RuntimeError: oops",
+    ),
+    "a bug in the command": (
+        "fit-resample", "gan_augment.cli._write", AttributeError("no such thing"),
+        "fit-resample failed: AttributeError: no such thing",
+    ),
+}
+
+
+@pytest.mark.parametrize("command, target, exc, message", FAILURES.values(), ids=FAILURES)
+def test_failures_are_one_line_and_a_log(
+    csv, tmp_path, capsys, monkeypatch, log_dir, command, target, exc, message
+):
+    monkeypatch.setattr(target, _raise(exc))
+    out = tmp_path / "out.csv"
+    if command == "fit-resample":
+        code = run(csv, out)
+    else:
+        code = main(_synthesize_argv(csv, out))
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith(f"gan-augment: error: {message.format(out=out)}"), err
+    # The line names the log file, which holds the traceback and the command.
+    logs = list(log_dir.glob("gan-augment-*.log"))
+    assert len(logs) == 1
+    assert err.rstrip().endswith(f"the traceback is in '{logs[0]}' (--debug prints it)")
+    log = logs[0].read_text()
+    assert "Traceback (most recent call last)" in log
+    assert f"{type(exc).__name__}: " in log and f"$ gan-augment {command} " in log
+    assert not out.exists()
+
+
+def test_debug_prints_the_traceback(csv, tmp_path, capsys, monkeypatch, log_dir):
+    monkeypatch.setattr("gan_augment.fitting.train", _raise(FloatingPointError("diverged")))
+    assert run(csv, tmp_path / "out.csv", "--debug") == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "Traceback (most recent call last):"
+    assert "FloatingPointError: diverged" in err
+    # The one line comes last, where it is seen; no log file is written.
+    assert err[-1] == (
+        "gan-augment: error: training and resampling failed: FloatingPointError: diverged"
+    )
+    assert not list(log_dir.glob("gan-augment-*"))
+
+
+@pytest.mark.parametrize("command", ["fit-resample", "synthesize"])
+def test_cannot_write_the_output(csv, tmp_path, capsys, monkeypatch, log_dir, command):
+    """An OSError writing OUT keeps its message, and now exits 1: the path was fine."""
+    full = _raise(OSError(28, "No space left on device"))
+    out = tmp_path / "out.csv"
+    if command == "fit-resample":
+        monkeypatch.setattr("gan_augment.cli.atomic_write", full)
+        code = run(csv, out)
+    else:
+        monkeypatch.setattr("gan_augment.export.atomic_write", full)
+        code = main(_synthesize_argv(csv, out))
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err == f"gan-augment: error: cannot write '{out}': [Errno 28] No space left on device\n"
+    assert not list(log_dir.glob("gan-augment-*"))  # the message says it all
+
+
+def test_missing_opacus_is_a_usage_error(csv, tmp_path, capsys, monkeypatch):
+    real = cli._has_module
+    monkeypatch.setattr(cli, "_has_module", lambda name: name != "opacus" and real(name))
+    argv = [a for a in FAST_ARGS if a not in ("--pac", "5")]
+    code = main(["fit-resample", str(csv), "--target", "target", "--out",
+                 str(tmp_path / "out.csv"), "--epsilon", "1", *argv])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert 'needs Opacus: pip install "gan-augment[privacy]"' in err
+
+
+def test_parquet_output_needs_pyarrow_before_training(csv, tmp_path, capsys, monkeypatch):
+    real = cli._has_module
+    monkeypatch.setattr(cli, "_has_module", lambda name: name != "pyarrow" and real(name))
+    monkeypatch.setattr("gan_augment.oversampler.fit_model", _raise(AssertionError("trained")))
+    assert run(csv, tmp_path / "out.parquet") == 2
+    assert "needs pyarrow" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "in_suffix, out_suffix",
+    [
+        (".csv", ".csv"),
+        pytest.param(".csv", ".parquet", marks=needs_pyarrow),
+        # CSV loses the category dtype; the rows read back get it again.
+        pytest.param(".parquet", ".csv", marks=needs_pyarrow),
+    ],
+)
+def test_report_scores_the_written_rows(
+    table, tmp_path, capsys, monkeypatch, in_suffix, out_suffix
+):
+    """--report judges the rows in OUT, not a second sample of the model."""
+    import gan_augment.privacy
+
+    seen = {}
+    real_report = gan_augment.privacy.report
+
+    def report(train, holdout, synthetic, **kwargs):
+        seen.update(train=train, synthetic=synthetic)
+        return real_report(train, holdout, synthetic, **kwargs)
+
+    monkeypatch.setattr(gan_augment.privacy, "report", report)
+    in_path = tmp_path / f"in{in_suffix}"
+    if in_suffix == ".csv":
+        table.to_csv(in_path, index=False)
+    else:
+        table.astype({"color": "category"}).to_parquet(in_path)
+    out, report_path = tmp_path / f"syn{out_suffix}", tmp_path / "report.json"
+    # More rows than the 160 trained on: the report reads the first 160 of them.
+    code = main(["synthesize", str(in_path), "--target", "target", "--n", "300",
+                 "--out", str(out), "--report", str(report_path), *FAST_ARGS])
+    assert code == 0, capsys.readouterr().err
+    written = read(out)
+    assert len(written) == 300 and len(seen["train"]) == 160
+    pd.testing.assert_frame_equal(
+        seen["synthetic"].reset_index(drop=True), written.iloc[:160], check_dtype=False,
+        check_categorical=False,
+    )
+    assert seen["synthetic"].dtypes.to_dict() == seen["train"].dtypes.to_dict()
+    assert json.loads(report_path.read_text())["exact_copy_rate"] >= 0
