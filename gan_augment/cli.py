@@ -44,15 +44,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import pandas as pd
-from imblearn.utils import check_sampling_strategy
-from sklearn.base import clone
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.multiclass import check_classification_targets
 
 from . import __version__
-from .device import resolve_device
 from .files import atomic_write
-from .options import check_class_counts, resolve
 from .oversampler import GANOversampler
 
 __all__ = ["main", "build_parser"]
@@ -556,23 +551,17 @@ def _sampler(args: argparse.Namespace, categorical: Any) -> GANOversampler:
 
 
 def _check_fit(sampler: GANOversampler, X: pd.DataFrame, y: pd.Series) -> None:
-    """Run the estimator's own checks of its parameters and of ``(X, y)``, and no training.
+    """Run the estimator's checks of its parameters and of ``(X, y)``, and no training.
 
-    These are the checks that ``fit`` and ``fit_resample`` make before their
-    first training step, in their order: the parameters (scikit-learn's
-    ``InvalidParameterError``), the target and the table (``_check_X_y``: NaN
-    or infinity, shapes, categorical columns), the sampling strategy, the
-    resolved options (network widths, ``batch_size`` a multiple of ``pac``),
-    the class sizes, the device and, under differential privacy, the options
-    that would break the guarantee and ``dp_domain``. What they reject is the
-    user's input: a usage error. The fit makes them again, so anything raised
-    later comes from training, not from the input.
+    :meth:`GANOversampler.check_input` makes the checks ``fit`` makes before
+    its first training step. What they reject is the user's input: a usage
+    error. The fit makes them again, so anything raised later comes from
+    training, not from the input.
 
     Parameters
     ----------
     sampler : GANOversampler
-        The estimator to be fitted; the checks run on a clone of it, so it is
-        left as it was.
+        The estimator to be fitted (left as it was).
     X : DataFrame
         The features.
     y : Series
@@ -586,26 +575,12 @@ def _check_fit(sampler: GANOversampler, X: pd.DataFrame, y: pd.Series) -> None:
     Failure
         For anything else they raise (a bug).
     """
-    probe = clone(sampler)
     with _step("checking the input"):
         try:
             with warnings.catch_warnings():
                 # The fit runs the same checks and warns then; warn once.
                 warnings.simplefilter("ignore")
-                probe._validate_params()
-                check_classification_targets(y)
-                _, y_checked, _ = probe._check_X_y(X, y)
-                domain, description = probe.__dict__.pop("_input")
-                strategy = check_sampling_strategy(
-                    probe.sampling_strategy, y_checked, probe._sampling_type
-                )
-                options = resolve(probe.get_params(), domain.defaults)
-                check_class_counts(y_checked, strategy)
-                resolve_device(probe.device)
-                if options.privacy is not None:
-                    from .privacy.setup import check_private_options
-
-                    check_private_options(options, description, len(y_checked))
+                sampler.check_input(X, y)
         except (ValueError, TypeError) as exc:
             raise UsageError(_message(exc)) from exc
     if sampler.dp_epsilon is not None and not _has_module("opacus"):

@@ -7,6 +7,8 @@ A domain is an object with:
 * ``check_input(estimator, X, y) -> (X, description)``: validate ``X`` like
   scikit-learn (setting ``n_features_in_`` and ``feature_names_in_`` through
   ``validate_data``) and describe it (a ``TableSchema``, an ``ImageLayout``);
+* ``check_options(options, description, n_rows)``: refuse options the
+  domain cannot honour (before anything is trained);
 * ``setup(X, y_codes, classes, description, options, device, seeds) ->
   TrainingSetup``: codec, batch source, networks and the fitted model that the
   loop will train;
@@ -40,6 +42,8 @@ class Domain(Protocol):
     defaults: DomainDefaults
 
     def check_input(self, estimator: Any, X: Any, y: np.ndarray) -> tuple[Any, Any]: ...
+
+    def check_options(self, options: Options, description: Any, n_rows: int) -> None: ...
 
     def setup(
         self,

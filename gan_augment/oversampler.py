@@ -22,7 +22,7 @@ import torch
 from imblearn.over_sampling.base import BaseOverSampler
 from imblearn.utils import Substitution, check_sampling_strategy, check_target_type
 from imblearn.utils._docstring import _random_state_docstring
-from sklearn.base import _fit_context
+from sklearn.base import _fit_context, clone
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -501,12 +501,41 @@ class GANOversampler(BaseOverSampler):
             labels.append(np.full(n_samples, label, dtype=y.dtype))
         return append_rows(X, new), np.concatenate(labels)
 
-    def _fit(self, X, y) -> _Fit:
-        """Train the model on validated data and set the fitted attributes."""
+    def _prepare(self, y) -> tuple[Domain, Any, Options, torch.device]:
+        """The checks between validation and training: options, class counts,
+        device, and what the domain refuses."""
         domain, description = self.__dict__.pop("_input")
         options = resolve(self.get_params(), domain.defaults)
         check_class_counts(y, self.sampling_strategy_)
-        self.device_ = resolve_device(self.device)
+        device = resolve_device(self.device)
+        domain.check_options(options, description, len(y))
+        return domain, description, options, device
+
+    def check_input(self, X, y) -> None:
+        """Make every check that ``fit`` makes before training, and train nothing.
+
+        The estimator is left as it was. Used by the command line to tell the
+        user's mistakes (bad parameters or data) from failures in training.
+
+        Raises
+        ------
+        ValueError, TypeError
+            What ``fit`` would raise for these parameters and data before its
+            first training step (scikit-learn's ``InvalidParameterError`` is a
+            ValueError).
+        """
+        probe = clone(self)
+        probe._validate_params()
+        check_classification_targets(y)
+        _, y, _ = probe._check_X_y(X, y)
+        probe.sampling_strategy_ = check_sampling_strategy(
+            probe.sampling_strategy, y, probe._sampling_type
+        )
+        probe._prepare(y)
+
+    def _fit(self, X, y) -> _Fit:
+        """Train the model on validated data and set the fitted attributes."""
+        domain, description, options, self.device_ = self._prepare(y)
         self.classes_, y_codes = np.unique(y, return_inverse=True)
         result = fit_model(
             domain, X, y_codes, self.classes_, description, options,

@@ -359,7 +359,7 @@ FAILURES = {
         "generating '{out}' failed: KeyError: column",
     ),
     "a bug in a check": (
-        "fit-resample", "gan_augment.cli.check_class_counts", RuntimeError("oops"),
+        "fit-resample", "gan_augment.oversampler.check_class_counts", RuntimeError("oops"),
         "checking the input failed: RuntimeError: oops",
     ),
     "a bug in the command": (

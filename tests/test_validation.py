@@ -190,3 +190,16 @@ def test_object_array_keeps_decimals_in_continuous_columns(fast):
     X_res, _ = GANOversampler(categorical_features=[1], random_state=0, **fast).fit_resample(X, y)
     synthetic = X_res[60:, 0].astype(float)
     assert not np.allclose(synthetic, np.rint(synthetic))
+
+
+def test_check_input_raises_what_fit_would_and_trains_nothing(fast, data):
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    X, y = data
+    sampler = GANOversampler(**{**fast, "batch_size": 52})
+    with pytest.raises(ValueError, match="batch_size=52 must be a multiple of pac=5"):
+        sampler.check_input(X, y)
+    GANOversampler(**fast).check_input(X, y)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(sampler)

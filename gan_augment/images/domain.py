@@ -56,16 +56,8 @@ class ImageDomain:
                 del estimator.feature_names_in_
         return X, layout
 
-    def setup(
-        self,
-        X: np.ndarray,
-        y_codes: np.ndarray,
-        classes: np.ndarray,
-        layout: ImageLayout,
-        options: Options,
-        device: torch.device,
-        seeds: Seeds,
-    ) -> TrainingSetup:
+    def check_options(self, options: Options, layout: ImageLayout, n_rows: int) -> None:
+        """Refuse the options that exist for tables only."""
         for name, on, reason in (
             ("early_stopping", options.early_stopping,
              "its validation score is defined for tables"),
@@ -77,6 +69,17 @@ class ImageDomain:
                     f"{name} is not available for images: {reason}. Fit images "
                     f"without {name}."
                 )
+
+    def setup(
+        self,
+        X: np.ndarray,
+        y_codes: np.ndarray,
+        classes: np.ndarray,
+        layout: ImageLayout,
+        options: Options,
+        device: torch.device,
+        seeds: Seeds,
+    ) -> TrainingSetup:
         rng = seeds.torch("training", device)
         n_classes = len(classes)
         images = layout.to_tensor_array(X)

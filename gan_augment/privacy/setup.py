@@ -203,8 +203,8 @@ def setup_private(
         raise ImportError(
             'Training with dp_epsilon needs Opacus: pip install "gan-augment[privacy]"'
         ) from exc
+    # The options were checked by the domain (check_private_options) before.
     n_rows = len(y_codes)
-    check_private_options(options, schema, n_rows)
     privacy = options.privacy
     delta = privacy.delta if privacy.delta is not None else 1 / (10 * n_rows)
     continuous_domains, categorical_domains = _domains(privacy.domain, schema)

@@ -104,6 +104,14 @@ class TabularDomain:
         validate_data(estimator, X=X, y=y, reset=True, skip_check_array=True)
         return X, TableSchema.from_data(X, estimator.categorical_features)
 
+    def check_options(self, options: Options, schema: TableSchema, n_rows: int) -> None:
+        """Under differential privacy, refuse the options that would break the
+        guarantee, and a bad ``dp_domain``."""
+        if options.privacy is not None:
+            from ..privacy.setup import check_private_options
+
+            check_private_options(options, schema, n_rows)
+
     def setup(
         self,
         X: Any,
