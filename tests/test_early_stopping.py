@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from gan_augment import GANOversampler
 from gan_augment.exceptions import TrainingWarning
+from gan_augment.tabular.conditions import GenerationConditions
+from gan_augment.tabular.data import BANDWIDTH_ROWS, MAX_ROWS_PER_CLASS, ValidationScore
 from gan_augment.tabular.domain import validation_split
+from gan_augment.tabular.networks import Generator, initialise
+from gan_augment.tabular.transformer import TabularTransformer
 
 from .test_oversampler import _imbalanced
 
@@ -53,3 +58,57 @@ def test_off_by_default_uses_every_row_and_draws_nothing():
     train, val = validation_split(np.array([0, 0, 1, 1]), 2, None, rng)
     assert train.tolist() == [0, 1, 2, 3] and val.size == 0
     assert rng.bit_generator.state == state
+
+
+def _score_parts(n_classes, width_rows=200):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(width_rows, 2))
+    empty = np.empty((width_rows, 0), object)
+    layout = TabularTransformer(max_modes=1).fit(x, empty, rng).layout_
+    conditions = GenerationConditions(n_classes, 0, None)
+    generator = initialise(
+        Generator(4 + n_classes, (8,), layout.width), torch.device("cpu"),
+        torch.Generator().manual_seed(0),
+    )
+    return layout, conditions, generator
+
+
+def test_validation_score_memory_is_bounded_for_a_large_hold_out(monkeypatch):
+    # 150,000 held-out rows: unbounded, the bandwidth alone would be a
+    # 150,000 x 150,000 distance matrix (90 GB). The spy refuses any distance
+    # matrix over the bound before it is allocated.
+    layout, conditions, generator = _score_parts(3)
+    y_codes = np.r_[np.zeros(100_000, int), np.ones(49_995, int), np.full(5, 2)]
+    encoded = np.random.default_rng(1).random((len(y_codes), layout.width), dtype=np.float32)
+    bound = (2 * MAX_ROWS_PER_CLASS) ** 2
+    cdist, shapes = torch.cdist, []
+
+    def bounded_cdist(a, b, *args, **kwargs):
+        shapes.append((len(a), len(b)))
+        assert len(a) * len(b) <= bound, f"a {len(a)} x {len(b)} distance matrix"
+        return cdist(a, b, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "cdist", bounded_cdist)
+    score = ValidationScore(encoded, y_codes, conditions, layout, 4, torch.device("cpu"), seed=0)
+    assert {c: len(r) for c, r in score.real.items()} == {
+        0: MAX_ROWS_PER_CLASS, 1: MAX_ROWS_PER_CLASS, 2: 5
+    }
+    assert score.n_fake == {0: 2 * MAX_ROWS_PER_CLASS, 1: 2 * MAX_ROWS_PER_CLASS, 2: 200}
+    assert shapes == [(BANDWIDTH_ROWS, BANDWIDTH_ROWS)]
+    assert np.isfinite(score(generator))
+    assert max(a * b for a, b in shapes) <= bound
+    # The kept rows are the class's own, and the same for the same seed.
+    kept = score.real[1].numpy()
+    assert np.isin(kept[:, 0], encoded[y_codes == 1, 0]).all()
+    again = ValidationScore(encoded, y_codes, conditions, layout, 4, torch.device("cpu"), seed=0)
+    np.testing.assert_array_equal(again.real[1].numpy(), kept)
+
+
+def test_validation_score_keeps_a_small_hold_out_whole():
+    layout, conditions, _ = _score_parts(2)
+    y_codes = np.r_[np.zeros(300, int), np.ones(40, int)]
+    encoded = np.random.default_rng(1).random((len(y_codes), layout.width), dtype=np.float32)
+    score = ValidationScore(encoded, y_codes, conditions, layout, 4, torch.device("cpu"), seed=0)
+    np.testing.assert_array_equal(score.real[1].numpy(), encoded[300:])
+    data = torch.as_tensor(encoded)
+    assert score.bandwidth == float(torch.cdist(data, data).median())
