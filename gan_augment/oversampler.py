@@ -53,6 +53,7 @@ class _Fit:
     options: Options
     y_codes: np.ndarray
     rng: torch.Generator
+    seeds: Seeds
 
 
 @Substitution(
@@ -168,9 +169,12 @@ class GANOversampler(BaseOverSampler):
 
     resume : bool, default=False
         Continue training from the checkpoint in ``checkpoint_dir`` when there
-        is one. On the CPU, with an integer ``random_state``, the result is
-        identical to an uninterrupted fit. A checkpoint written for other data
-        or parameters is refused with a ValueError.
+        is one, to ``epochs`` (which may be more than the checkpoint was
+        written for: training longer). On the CPU the result is identical to
+        an uninterrupted fit. With ``random_state=None`` the fit takes the
+        seed the checkpoint was written with. A checkpoint written for other
+        data, other parameters, another integer ``random_state`` or more
+        epochs than ``epochs`` is refused with a ValueError that says which.
 
     dp_epsilon : float or None, default=None
         Train with differential privacy at this epsilon (needs ``pip install
@@ -463,9 +467,9 @@ class GANOversampler(BaseOverSampler):
 
     def _fit_resample(self, X, y):
         fit = self._fit(X, y)
-        source = fit.domain.resampler(
-            self.model_, X, fit.y_codes, fit.options, Seeds(self.random_state)
-        )
+        # The fit's own seeds: with random_state=None those of a resumed
+        # checkpoint, so that a resumed fit_resample adds the same rows.
+        source = fit.domain.resampler(self.model_, X, fit.y_codes, fit.options, fit.seeds)
         new, labels = [], [y]
         for label, n_samples in self.sampling_strategy_.items():
             if n_samples == 0:
@@ -497,7 +501,7 @@ class GANOversampler(BaseOverSampler):
             dp_noise_multiplier_=None if privacy is None else privacy.noise_multiplier,
             dp_history_=None if privacy is None else privacy.history,
         )
-        return _Fit(domain, options, y_codes, result.rng)
+        return _Fit(domain, options, y_codes, result.rng, result.seeds)
 
     def _set_fitted(self, model, **attributes) -> None:
         self.model_ = model

@@ -14,6 +14,7 @@ from gan_augment.tabular.domain import validation_split
 from gan_augment.tabular.networks import Generator, initialise
 from gan_augment.tabular.transformer import TabularTransformer
 
+from .test_faults import _same_weights, _weights
 from .test_oversampler import _imbalanced
 
 
@@ -58,6 +59,18 @@ def test_off_by_default_uses_every_row_and_draws_nothing():
     train, val = validation_split(np.array([0, 0, 1, 1]), 2, None, rng)
     assert train.tolist() == [0, 1, 2, 3] and val.size == 0
     assert rng.bit_generator.state == state
+
+
+def test_resuming_a_fit_that_stopped_early_does_not_train_on(fast, tmp_path):
+    X, y = _imbalanced(n=400)
+    params = dict(random_state=0, early_stopping=True, n_iter_no_change=1,
+                  checkpoint_dir=tmp_path, checkpoint_every=1, **{**fast, "epochs": 200})
+    with pytest.warns(TrainingWarning, match="Early stopping after epoch"):
+        first = GANOversampler(**params).fit(X, y)
+    with pytest.warns(TrainingWarning, match=f"Early stopping after epoch {first.n_epochs_} "):
+        resumed = GANOversampler(resume=True, **params).fit(X, y)
+    assert resumed.n_epochs_ == first.n_epochs_ and resumed.best_epoch_ == first.best_epoch_
+    assert _same_weights(_weights(first), _weights(resumed))
 
 
 def _score_parts(n_classes, width_rows=200):
