@@ -266,12 +266,14 @@ class GANOversampler(BaseOverSampler):
         probabilities for ``minimax``/``non-saturating``, where both approach
         0.5 at equilibrium; raw scores for the other losses).
     n_epochs_ : int
-        Epochs trained (fewer than asked when training was interrupted).
+        Epochs trained (fewer than asked when training was interrupted or
+        stopped early); ``history_`` has one row per epoch.
     n_steps_ : int
         Generator steps trained.
     best_epoch_ : int or None
         With ``early_stopping``, the epoch whose generator was kept (the best
-        validation score); None otherwise.
+        validation score among ``history_``'s, also after an interruption);
+        None otherwise, or when training ended before the first score.
     device_ : torch.device
         Where the generator lives.
     dp_epsilon_spent_ : float or None

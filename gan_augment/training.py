@@ -16,15 +16,22 @@ Faults:
   rate and goes on; after ``max_retries`` faults it stops with a
   ``FloatingPointError`` that says what to try. A generator with non-finite
   weights is never returned.
-* **Interruption.** A ``KeyboardInterrupt`` restores the generator as it was
-  at the end of the last complete epoch and ends training with it (a :class:`TrainingWarning` says
-  how far it got); one during the first epoch propagates.
+* **Interruption.** A ``KeyboardInterrupt`` ends training with the
+  generator that training would have kept had it ended at the last complete
+  epoch: with early stopping the best one scored so far (if any was), else the
+  generator at the end of that epoch (a :class:`TrainingWarning` says how far
+  it got); one during the first epoch propagates.
 * **Checkpoints.** With a :class:`CheckpointConfig`, the state is written
   every ``every`` epochs (atomically), with the caller's ``record`` beside it;
   :func:`read_checkpoint` reads it back and a ``CheckpointConfig.state``
   continues from it, to ``epochs`` (which may be more than the checkpoint was
   written for). On the CPU a resumed run gives bit-identical results to an
   uninterrupted one.
+
+The result always describes one state: ``history`` holds the completed epochs
+(none that a roll-back discarded), ``best_epoch`` is the epoch of the
+generator left in ``generator`` (None when it is simply the last complete
+epoch's).
 """
 
 from __future__ import annotations
@@ -237,7 +244,8 @@ class TrainingResult:
     interrupted : bool
         Whether a ``KeyboardInterrupt`` ended training early.
     best_epoch : int or None
-        With early stopping, the epoch whose generator was kept.
+        With early stopping, the epoch whose generator was kept; None when the
+        generator is the last complete epoch's (no score was taken yet).
     best_score : float
         The score of ``best_epoch`` (infinite while there is none).
     checks_without_improvement : int
@@ -450,6 +458,8 @@ class _Trainer:
             unit="epoch",
         )
         good = self._snapshot()
+        # The generator at the end of the last complete epoch (the one history_
+        # ends with), kept for an interrupt that lands in the middle of an epoch.
         last_generator = copy.deepcopy(self.g.state_dict())
         steps_since_snapshot = 0
         # A resumed checkpoint may have been written when early stopping ended
@@ -469,6 +479,10 @@ class _Trainer:
                             "budget): try a smaller learning_rate or dp_max_grad_norm."
                         ) from None
                     self._roll_back(good, epoch)
+                    # The generator is now the one of the epoch rolled back to;
+                    # the one of the discarded epochs must not survive an
+                    # interrupt, since history_ no longer holds them.
+                    last_generator = copy.deepcopy(self.g.state_dict())
                     steps_since_snapshot = 0
                     continue
                 self._record(epoch, means, bar)
@@ -490,24 +504,33 @@ class _Trainer:
                     stacklevel=4,
                 )
         except KeyboardInterrupt:
-            # History grows only when an epoch completes, so it already matches
-            # the generator saved at the end of the last complete epoch.
-            self.g.load_state_dict(last_generator)
+            # History grows only when an epoch completes, so it ends with the
+            # epoch of last_generator; an interrupt while that epoch was being
+            # scored leaves it without a score.
             history = self.result.history
             if len(history["validation"]) < len(history["epoch"]):
                 history["validation"].append(float("nan"))
             if self.result.epochs_done == 0:
                 raise
             self.result.interrupted = True
+            # What training would have kept had it ended with that epoch: with
+            # early stopping the best generator scored so far, so that the
+            # generator, best_epoch and history describe one fit.
+            if self.best_generator is None:
+                self.g.load_state_dict(last_generator)
+                kept = f"from epoch {self.result.epochs_done}"
+            else:
+                kept = f"of epoch {self.result.best_epoch} (the best validation score)"
             warnings.warn(
-                f"Training was interrupted (KeyboardInterrupt); keeping the generator "
-                f"from epoch {self.result.epochs_done} of {config.epochs}.",
+                f"Training was interrupted (KeyboardInterrupt) after epoch "
+                f"{self.result.epochs_done} of {config.epochs}; keeping the generator "
+                f"{kept}.",
                 TrainingWarning,
                 stacklevel=4,
             )
         finally:
             bar.close()
-        if self.best_generator is not None and not self.result.interrupted:
+        if self.best_generator is not None:
             self.g.load_state_dict(self.best_generator)
         self.g.eval()
         return self.result

@@ -14,7 +14,7 @@ from gan_augment.tabular.domain import validation_split
 from gan_augment.tabular.networks import Generator, initialise
 from gan_augment.tabular.transformer import TabularTransformer
 
-from .test_faults import _same_weights, _weights
+from .test_faults import _inject_at, _same_weights, _weights
 from .test_oversampler import _imbalanced
 
 
@@ -59,6 +59,50 @@ def test_off_by_default_uses_every_row_and_draws_nothing():
     train, val = validation_split(np.array([0, 0, 1, 1]), 2, None, rng)
     assert train.tolist() == [0, 1, 2, 3] and val.size == 0
     assert rng.bit_generator.state == state
+
+
+# 350 rows: 316 train, 6 steps per epoch, so scores every ceil(50 / 6) = 9
+# epochs and roll-back snapshots every 5 (30 steps); sample() is called once
+# per step, so epoch e makes calls 6e - 5 to 6e.
+def _every_9_epochs(fast, **params):
+    return dict(random_state=0, early_stopping=True, n_iter_no_change=100,
+                **{**fast, **params})
+
+
+def test_interrupt_keeps_the_best_generator_and_says_so(fast, monkeypatch):
+    X, y = _imbalanced(n=350)
+    _inject_at(monkeypatch, {116: "interrupt"})  # in epoch 20
+    sampler = GANOversampler(**_every_9_epochs(fast, epochs=30))
+    with pytest.warns(TrainingWarning, match=r"interrupted.*after epoch 19 of 30.*best validation"):
+        sampler.fit(X, y)
+    monkeypatch.undo()
+    scores = sampler.history_["validation"]
+    assert sampler.n_epochs_ == len(sampler.history_) == 19
+    assert list(scores.dropna().index) == [9, 18]
+    assert sampler.best_epoch_ == scores.idxmin()
+    # The generator kept is that of best_epoch_, as an uninterrupted fit to
+    # that epoch keeps it.
+    reference = GANOversampler(**_every_9_epochs(fast, epochs=sampler.best_epoch_)).fit(X, y)
+    assert reference.best_epoch_ == sampler.best_epoch_
+    assert _same_weights(_weights(sampler), _weights(reference))
+
+
+def test_roll_back_discards_the_best_generator_of_discarded_epochs(fast, monkeypatch):
+    X, y = _imbalanced(n=350)
+    # Epoch 9 is scored (the best so far), then a NaN in epoch 10 rolls back to
+    # the snapshot of epoch 5, and an interrupt lands in the re-run epoch 6:
+    # neither epoch 9's generator nor its score may survive.
+    _inject_at(monkeypatch, {55: "nan", 57: "interrupt"})
+    sampler = GANOversampler(**_every_9_epochs(fast, epochs=30))
+    with pytest.warns(TrainingWarning) as caught:
+        sampler.fit(X, y)
+    monkeypatch.undo()
+    messages = " ".join(str(w.message) for w in caught)
+    assert "rolled back to epoch 5" in messages and "keeping the generator from epoch 5" in messages
+    assert sampler.n_epochs_ == len(sampler.history_) == 5
+    assert sampler.best_epoch_ is None and sampler.history_["validation"].isna().all()
+    reference = GANOversampler(**_every_9_epochs(fast, epochs=5)).fit(X, y)
+    assert _same_weights(_weights(sampler), _weights(reference))
 
 
 def test_resuming_a_fit_that_stopped_early_does_not_train_on(fast, tmp_path):
