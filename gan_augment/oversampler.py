@@ -66,6 +66,7 @@ class _Fit:
     options: Options
     y_codes: np.ndarray
     rng: torch.Generator
+    seeds: Seeds
 
 
 @Substitution(
@@ -181,9 +182,12 @@ class GANOversampler(BaseOverSampler):
 
     resume : bool, default=False
         Continue training from the checkpoint in ``checkpoint_dir`` when there
-        is one. On the CPU, with an integer ``random_state``, the result is
-        identical to an uninterrupted fit. A checkpoint written for other data
-        or parameters is refused with a ValueError.
+        is one, to ``epochs`` (which may be more than the checkpoint was
+        written for: training longer). On the CPU the result is identical to
+        an uninterrupted fit. With ``random_state=None`` the fit takes the
+        seed the checkpoint was written with. A checkpoint written for other
+        data, other parameters, another integer ``random_state`` or more
+        epochs than ``epochs`` is refused with a ValueError that says which.
 
     dp_epsilon : float or None, default=None
         Train with differential privacy at this epsilon (needs ``pip install
@@ -284,12 +288,14 @@ class GANOversampler(BaseOverSampler):
         probabilities for ``minimax``/``non-saturating``, where both approach
         0.5 at equilibrium; raw scores for the other losses).
     n_epochs_ : int
-        Epochs trained (fewer than asked when training was interrupted).
+        Epochs trained (fewer than asked when training was interrupted or
+        stopped early); ``history_`` has one row per epoch.
     n_steps_ : int
         Generator steps trained.
     best_epoch_ : int or None
         With ``early_stopping``, the epoch whose generator was kept (the best
-        validation score); None otherwise.
+        validation score among ``history_``'s, also after an interruption);
+        None otherwise, or when training ended before the first score.
     device_ : torch.device
         Where the generator lives.
     dp_epsilon_spent_ : float or None
@@ -490,9 +496,9 @@ class GANOversampler(BaseOverSampler):
     @_on_own_threads
     def _fit_resample(self, X, y):
         fit = self._fit(X, y)
-        source = fit.domain.resampler(
-            self.model_, X, fit.y_codes, fit.options, Seeds(self.random_state)
-        )
+        # The fit's own seeds: with random_state=None those of a resumed
+        # checkpoint, so that a resumed fit_resample adds the same rows.
+        source = fit.domain.resampler(self.model_, X, fit.y_codes, fit.options, fit.seeds)
         new, labels = [], [y]
         for label, n_samples in self.sampling_strategy_.items():
             if n_samples == 0:
@@ -553,7 +559,7 @@ class GANOversampler(BaseOverSampler):
             dp_noise_multiplier_=None if privacy is None else privacy.noise_multiplier,
             dp_history_=None if privacy is None else privacy.history,
         )
-        return _Fit(domain, options, y_codes, result.rng)
+        return _Fit(domain, options, y_codes, result.rng, result.seeds)
 
     def _set_fitted(self, model, **attributes) -> None:
         self.model_ = model

@@ -13,6 +13,10 @@ Nothing reads or advances NumPy's or torch's global random state: with
 ``random_state=None`` the root takes fresh entropy from the operating system
 (every call differs); a ``RandomState`` instance is asked for one integer, as
 scikit-learn's ``check_random_state`` would use it, which advances it.
+
+A checkpoint records the root's entropy (:attr:`Seeds.entropy`), so that a fit
+resumed with ``random_state=None`` can go on with the streams it started with
+(:meth:`Seeds.from_entropy`) instead of fresh ones.
 """
 
 from __future__ import annotations
@@ -45,6 +49,9 @@ class Seeds:
     """
 
     def __init__(self, random_state) -> None:
+        #: Whether the root took fresh entropy (``random_state=None``): only
+        #: then may a resumed fit replace it with a checkpoint's.
+        self.fresh = random_state is None
         if random_state is None:
             entropy = None
         elif isinstance(random_state, Integral) and not isinstance(random_state, bool):
@@ -57,6 +64,31 @@ class Seeds:
                 f"or None; got {random_state!r}."
             )
         self._root = np.random.SeedSequence(entropy)
+
+    @classmethod
+    def from_entropy(cls, entropy: int) -> Seeds:
+        """The streams of the fit whose root had this :attr:`entropy`.
+
+        Parameters
+        ----------
+        entropy : int
+            A recorded :attr:`entropy`: ``random_state`` itself for an integer,
+            the operating system's 128-bit draw for ``random_state=None``.
+
+        Examples
+        --------
+        >>> seeds = Seeds(None)
+        >>> Seeds.from_entropy(seeds.entropy).integer("training") == seeds.integer("training")
+        True
+        """
+        if not isinstance(entropy, Integral) or isinstance(entropy, bool) or entropy < 0:
+            raise ValueError(f"entropy must be a non-negative int; got {entropy!r}.")
+        return cls(entropy)
+
+    @property
+    def entropy(self) -> int:
+        """The root's entropy: ``random_state`` for an int, else the number drawn."""
+        return int(self._root.entropy)
 
     def _child(self, consumer: str) -> np.random.SeedSequence:
         return np.random.SeedSequence(

@@ -16,12 +16,22 @@ Faults:
   rate and goes on; after ``max_retries`` faults it stops with a
   ``FloatingPointError`` that says what to try. A generator with non-finite
   weights is never returned.
-* **Interruption.** A ``KeyboardInterrupt`` restores the generator as it was
-  at the end of the last complete epoch and ends training with it (a :class:`TrainingWarning` says
-  how far it got); one during the first epoch propagates.
+* **Interruption.** A ``KeyboardInterrupt`` ends training with the
+  generator that training would have kept had it ended at the last complete
+  epoch: with early stopping the best one scored so far (if any was), else the
+  generator at the end of that epoch (a :class:`TrainingWarning` says how far
+  it got); one during the first epoch propagates.
 * **Checkpoints.** With a :class:`CheckpointConfig`, the state is written
-  every ``every`` epochs (atomically); ``resume=True`` continues from the file
-  and, on the CPU, gives bit-identical results to an uninterrupted run.
+  every ``every`` epochs (atomically), with the caller's ``record`` beside it;
+  :func:`read_checkpoint` reads it back and a ``CheckpointConfig.state``
+  continues from it, to ``epochs`` (which may be more than the checkpoint was
+  written for). On the CPU a resumed run gives bit-identical results to an
+  uninterrupted one.
+
+The result always describes one state: ``history`` holds the completed epochs
+(none that a roll-back discarded), ``best_epoch`` is the epoch of the
+generator left in ``generator`` (None when it is simply the last complete
+epoch's).
 """
 
 from __future__ import annotations
@@ -52,6 +62,7 @@ __all__ = [
     "TrainingConfig",
     "TrainingResult",
     "TrainingSetup",
+    "read_checkpoint",
     "train",
 ]
 
@@ -87,24 +98,27 @@ class BatchSource(Protocol):
 
 @dataclass
 class CheckpointConfig:
-    """Where and how often to checkpoint, and whether to resume.
+    """Where and how often to checkpoint, and what to continue from.
 
     Attributes
     ----------
     directory : Path
+        The checkpoint is ``directory / "checkpoint.pt"``.
     every : int
         Epochs between checkpoints.
-    resume : bool
-        Continue from ``directory / "checkpoint.pt"`` when it exists.
-    fingerprint : str
-        Identifies the data and parameters; a checkpoint with another
-        fingerprint is refused.
+    record : dict
+        Written into every checkpoint under ``"fit"`` and never read by the
+        loop: what the caller needs to decide whether a checkpoint may be
+        resumed (plain values that ``torch.load(weights_only=True)`` reads).
+    state : dict or None
+        A checkpoint from :func:`read_checkpoint` that the caller has accepted;
+        training continues from it. None starts afresh.
     """
 
     directory: Path
     every: int
-    resume: bool
-    fingerprint: str
+    record: dict = field(default_factory=dict)
+    state: dict | None = None
 
 
 @dataclass
@@ -193,8 +207,10 @@ class TrainingSetup:
         The training stream; ``fit_resample`` goes on drawing from it to generate.
     epochs, steps_per_epoch : int
     fingerprint_data : list of ndarray or None
-        The arrays a checkpoint must have been written for; None if the fit
-        cannot checkpoint (DP).
+        The raw training data a checkpoint must have been written for (what the
+        domain was given, not a random encoding of it, so that a fit with fresh
+        seeds still recognises its checkpoint); None if the fit cannot
+        checkpoint (DP).
     early_stopping : EarlyStopping or None
     privacy : gan_augment.privacy.setup.PrivateAccounting or None
     description : str
@@ -228,7 +244,13 @@ class TrainingResult:
     interrupted : bool
         Whether a ``KeyboardInterrupt`` ended training early.
     best_epoch : int or None
-        With early stopping, the epoch whose generator was kept.
+        With early stopping, the epoch whose generator was kept; None when the
+        generator is the last complete epoch's (no score was taken yet).
+    best_score : float
+        The score of ``best_epoch`` (infinite while there is none).
+    checks_without_improvement : int
+        Scores since the best one; early stopping ends training when it
+        reaches the patience.
     private_steps : int
         DP-SGD steps of the discriminator taken (0 without privacy).
     """
@@ -395,36 +417,37 @@ class _Trainer:
         return Path(self.config.checkpoint.directory) / CHECKPOINT_FILE
 
     def _save_checkpoint(self) -> None:
-        state = {**self._state(), "fingerprint": self.config.checkpoint.fingerprint}
+        state = {**self._state(), "fit": self.config.checkpoint.record}
         state["rng"] = state["rng"].cpu()
         atomic_write(self._checkpoint_path(), lambda handle: torch.save(state, handle))
 
-    def _load_checkpoint(self) -> None:
-        path = self._checkpoint_path()
-        if not path.exists():
-            return
-        try:
-            state = torch.load(path, map_location=self.device, weights_only=True)
-        except Exception as exc:
+    def _resume(self, state: dict) -> None:
+        done = len(state["history"]["epoch"])
+        if done > self.config.epochs:
+            # The state after fewer epochs is not in the checkpoint, and going on
+            # from a later one would return more training than was asked for.
             raise ValueError(
-                f"Cannot resume from checkpoint '{path}': it is truncated or corrupted "
-                f"({exc}). Delete it, or fit with resume=False."
-            ) from exc
-        if state.get("fingerprint") != self.config.checkpoint.fingerprint:
-            raise ValueError(
-                f"Cannot resume from checkpoint '{path}': it was written for other data "
-                "or other parameters. Use another checkpoint_dir, or fit with "
+                f"Cannot resume from checkpoint '{self._checkpoint_path()}': it has "
+                f"{done} completed epochs, more than epochs={self.config.epochs}. "
+                f"Fit with epochs of at least {done} to continue it, or with "
                 "resume=False to start again."
             )
-        state["rng"] = state["rng"].cpu()
         self._restore(state)
+
+    def _stopped(self) -> bool:
+        """Whether early stopping has ended training (also in a resumed state)."""
+        stopping = self.config.early_stopping
+        return (
+            stopping is not None
+            and self.result.checks_without_improvement >= stopping.patience
+        )
 
     # -- the loop ------------------------------------------------------------------
 
     def run(self) -> TrainingResult:
         config = self.config
-        if config.checkpoint is not None and config.checkpoint.resume:
-            self._load_checkpoint()
+        if config.checkpoint is not None and config.checkpoint.state is not None:
+            self._resume(config.checkpoint.state)
         self.g.train()
         self.d.train()
         bar = tqdm(
@@ -435,10 +458,15 @@ class _Trainer:
             unit="epoch",
         )
         good = self._snapshot()
+        # The generator at the end of the last complete epoch (the one history_
+        # ends with), kept for an interrupt that lands in the middle of an epoch.
         last_generator = copy.deepcopy(self.g.state_dict())
         steps_since_snapshot = 0
+        # A resumed checkpoint may have been written when early stopping ended
+        # the fit: it ends here again, as the uninterrupted fit did.
+        stop = self._stopped()
         try:
-            while self.result.epochs_done < config.epochs:
+            while not stop and self.result.epochs_done < config.epochs:
                 epoch = self.result.epochs_done + 1
                 try:
                     means = self._epoch()
@@ -451,6 +479,10 @@ class _Trainer:
                             "budget): try a smaller learning_rate or dp_max_grad_norm."
                         ) from None
                     self._roll_back(good, epoch)
+                    # The generator is now the one of the epoch rolled back to;
+                    # the one of the discarded epochs must not survive an
+                    # interrupt, since history_ no longer holds them.
+                    last_generator = copy.deepcopy(self.g.state_dict())
                     steps_since_snapshot = 0
                     continue
                 self._record(epoch, means, bar)
@@ -462,35 +494,43 @@ class _Trainer:
                     steps_since_snapshot = 0
                 if config.checkpoint is not None and epoch % config.checkpoint.every == 0:
                     self._save_checkpoint()
-                if stop:
-                    warnings.warn(
-                        f"Early stopping after epoch {epoch} of {config.epochs}: the "
-                        f"validation score has not improved for "
-                        f"{config.early_stopping.patience} checks; keeping the "
-                        f"generator of epoch {self.result.best_epoch}.",
-                        TrainingWarning,
-                        stacklevel=4,
-                    )
-                    break
+            if stop:
+                warnings.warn(
+                    f"Early stopping after epoch {self.result.epochs_done} of "
+                    f"{config.epochs}: the validation score has not improved for "
+                    f"{config.early_stopping.patience} checks; keeping the "
+                    f"generator of epoch {self.result.best_epoch}.",
+                    TrainingWarning,
+                    stacklevel=4,
+                )
         except KeyboardInterrupt:
-            # History grows only when an epoch completes, so it already matches
-            # the generator saved at the end of the last complete epoch.
-            self.g.load_state_dict(last_generator)
+            # History grows only when an epoch completes, so it ends with the
+            # epoch of last_generator; an interrupt while that epoch was being
+            # scored leaves it without a score.
             history = self.result.history
             if len(history["validation"]) < len(history["epoch"]):
                 history["validation"].append(float("nan"))
             if self.result.epochs_done == 0:
                 raise
             self.result.interrupted = True
+            # What training would have kept had it ended with that epoch: with
+            # early stopping the best generator scored so far, so that the
+            # generator, best_epoch and history describe one fit.
+            if self.best_generator is None:
+                self.g.load_state_dict(last_generator)
+                kept = f"from epoch {self.result.epochs_done}"
+            else:
+                kept = f"of epoch {self.result.best_epoch} (the best validation score)"
             warnings.warn(
-                f"Training was interrupted (KeyboardInterrupt); keeping the generator "
-                f"from epoch {self.result.epochs_done} of {config.epochs}.",
+                f"Training was interrupted (KeyboardInterrupt) after epoch "
+                f"{self.result.epochs_done} of {config.epochs}; keeping the generator "
+                f"{kept}.",
                 TrainingWarning,
                 stacklevel=4,
             )
         finally:
             bar.close()
-        if self.best_generator is not None and not self.result.interrupted:
+        if self.best_generator is not None:
             self.g.load_state_dict(self.best_generator)
         self.g.eval()
         return self.result
@@ -548,6 +588,46 @@ class _Trainer:
                 g=f"{means[0]:.3f}", d=f"{means[1]:.3f}",
                 d_real=f"{means[2]:.3f}", d_fake=f"{means[3]:.3f}",
             )
+
+
+def read_checkpoint(directory: Path | str, device: torch.device) -> dict | None:
+    """The checkpoint in ``directory``, or None if there is none.
+
+    Parameters
+    ----------
+    directory : path-like
+    device : torch.device
+        Where to load its tensors.
+
+    Returns
+    -------
+    dict or None
+        The loop's state and, under ``"fit"``, the ``record`` it was written
+        with (absent in checkpoints of earlier versions).
+
+    Raises
+    ------
+    ValueError
+        If the file is truncated or corrupted.
+    """
+    path = Path(directory) / CHECKPOINT_FILE
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:
+        raise ValueError(
+            f"Cannot resume from checkpoint '{path}': it is truncated or corrupted "
+            f"({exc}). Delete it, or fit with resume=False."
+        ) from exc
+    if not isinstance(state, dict) or "rng" not in state:
+        raise ValueError(
+            f"Cannot resume from checkpoint '{path}': it is not a gan-augment training "
+            "checkpoint. Delete it, or fit with resume=False."
+        )
+    # A torch.Generator's state is a CPU tensor whatever its device.
+    state["rng"] = state["rng"].cpu()
+    return state
 
 
 def _score_summary(scores: torch.Tensor, probabilistic: bool) -> torch.Tensor:

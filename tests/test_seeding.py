@@ -56,3 +56,14 @@ def test_none_fits_differ_and_leave_global_state_alone(fast):
 def test_bad_random_state_is_refused():
     with pytest.raises(ValueError, match="random_state"):
         Seeds("seven")
+
+
+def test_seeds_rebuilt_from_a_recorded_entropy_give_the_same_streams():
+    fresh = Seeds(None)
+    again = Seeds.from_entropy(fresh.entropy)
+    assert fresh.fresh and not again.fresh and not Seeds(0).fresh
+    assert [again.integer(c) for c in CONSUMERS] == [fresh.integer(c) for c in CONSUMERS]
+    # An integer random_state is its own entropy.
+    assert Seeds(5).entropy == 5 and Seeds.from_entropy(5).integer("sample") == Seeds(5).integer("sample")
+    with pytest.raises(ValueError, match="entropy"):
+        Seeds.from_entropy(-1)

@@ -108,6 +108,7 @@ class ImageDomain:
             rng=rng,
             epochs=epochs,
             steps_per_epoch=steps_per_epoch,
+            # The images as scaled to [-1, 1]: a function of X alone.
             fingerprint_data=[images, y_codes],
             description=(
                 f"{epochs} epochs x {steps_per_epoch} steps of {options.batch_size} "

@@ -132,7 +132,11 @@ class TabularDomain:
             options.validation_fraction if options.early_stopping else None, np_rng,
         )
         epochs, steps_per_epoch = options.budget(len(train_rows))
-        accounting = fingerprint = None
+        accounting = None
+        # A checkpoint must have been written for the same raw table: not for
+        # its encoding, which draws from the seeds (a resumed fit with
+        # random_state=None encodes again with the checkpoint's seeds).
+        fingerprint = [continuous, categorical, y_codes]
         if options.privacy is not None:
             from ..privacy.setup import setup_private
 
@@ -143,6 +147,7 @@ class TabularDomain:
             transformer, source = private.transformer, private.source
             conditions, class_weights = private.conditions, private.class_weights
             accounting = private.accounting
+            fingerprint = None  # DP fits do not checkpoint (setup_private says why)
         else:
             transformer = TabularTransformer(
                 max_modes=options.max_modes, max_categories=options.max_categories
@@ -157,7 +162,6 @@ class TabularDomain:
             )
             conditions = source.conditions.generation
             class_weights = np.bincount(y_codes).astype(np.float64)
-            fingerprint = [encoded[rows], y_codes[rows]]
         layout = transformer.layout_
         logger.info(
             "Encoded %d rows x %d columns (%d categorical) into %d features in %.1f s.",
