@@ -16,7 +16,8 @@ import pytest
 
 from gan_augment import GANOversampler, __version__
 from gan_augment import cli
-from gan_augment.cli import _OWN_OPTIONS, build_parser, main
+from gan_augment.cli import build_parser, main
+from gan_augment.cli_options import OWN_OPTIONS
 
 needs_pyarrow = pytest.mark.skipif(
     importlib.util.find_spec("pyarrow") is None, reason="pyarrow is not installed"
@@ -148,7 +149,7 @@ def test_every_parameter_is_an_option(capsys):
         main(["fit-resample", "--help"])
     help_text = capsys.readouterr().out
     for name in GANOversampler().get_params():
-        option = _OWN_OPTIONS.get(name, "--" + name.replace("_", "-"))
+        option = OWN_OPTIONS.get(name, "--" + name.replace("_", "-"))
         assert option in help_text
 
 
