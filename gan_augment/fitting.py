@@ -277,6 +277,7 @@ def fit_model(
         learning_rate=options.learning_rate,
         pac=options.pac,
         loss=LOSSES[options.loss],
+        feature_matching=options.feature_matching,
         betas=options.betas,
         checkpoint=_checkpoint(setup, options, seeds, state),
         early_stopping=setup.early_stopping,

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 from torch.nn.functional import softplus
 
-__all__ = ["LOSSES", "GANLoss", "gradient_penalty"]
+__all__ = ["LOSSES", "GANLoss", "feature_matching", "gradient_penalty"]
 
 Scores = torch.Tensor
 
@@ -108,3 +108,21 @@ def gradient_penalty(
     )
     norms = grad.reshape(n_packs, -1).norm(2, dim=1)
     return ((norms - 1) ** 2).mean()
+
+
+def feature_matching(
+    discriminator: torch.nn.Module,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    cond: torch.Tensor,
+) -> torch.Tensor:
+    """Feature matching (Salimans et al. 2016): ``||E f(x) - E f(G(z))||^2``.
+
+    ``f`` is the discriminator's last hidden layer (its ``features`` method);
+    the real rows' features are a fixed target, so only the generator's
+    gradient flows. Real and generated rows share the conditions ``cond``, so
+    both means are over the same mix of classes.
+    """
+    with torch.no_grad():
+        target = discriminator.features(real, cond).mean(dim=0)
+    return ((discriminator.features(fake, cond).mean(dim=0) - target) ** 2).sum()

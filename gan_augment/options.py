@@ -1,8 +1,12 @@
 """The "auto" rules, in one place: from the estimator's parameters to resolved options.
 
 :func:`resolve` turns the parameters (``n_critic``, ``pac``, ``loss`` and
-``epochs`` may be ``"auto"``) into :class:`Options`, given the defaults of the
-data domain (:data:`TABULAR` or :data:`IMAGE`) and whether the fit is private.
+``epochs``, and for tables ``batch_size``, ``embedding_dim``,
+``generator_dims`` and ``discriminator_dims``, may be ``"auto"``) into
+:class:`Options`, given the defaults of the data domain (:data:`TABULAR` or
+:data:`IMAGE`), the number of training rows and whether the fit is private.
+:func:`capacity` is the rule that sizes the networks and the batch from the
+data.
 :meth:`Options.budget` is the training budget. The setups of the domains take
 an ``Options``, never the estimator.
 """
@@ -20,9 +24,11 @@ from .exceptions import SmallClassWarning, warn_user
 __all__ = [
     "IMAGE",
     "TABULAR",
+    "Capacity",
     "DomainDefaults",
     "Options",
     "PrivacyParams",
+    "capacity",
     "check_class_counts",
     "check_n_samples",
     "resolve",
@@ -31,6 +37,53 @@ __all__ = [
 
 # Classes to over-sample with fewer rows than this get a SmallClassWarning.
 SMALL_CLASS_ROWS = 10
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """Sizes of the networks and of the batch.
+
+    Attributes
+    ----------
+    batch_size : int
+    noise_dim : int
+    generator_dims, discriminator_dims : tuple of int
+    """
+
+    batch_size: int
+    noise_dim: int
+    generator_dims: tuple[int, ...]
+    discriminator_dims: tuple[int, ...]
+
+
+#: What ``"auto"`` meant before the sizes followed the data (CTGAN's sizes),
+#: and what it still means for images.
+FIXED_CAPACITY = Capacity(500, 128, (256, 256), (256, 256))
+
+
+def capacity(n_rows: int, pac: int) -> Capacity:
+    """The sizes ``"auto"`` gives a table of ``n_rows`` training rows.
+
+    The hidden width grows with the square root of the rows, ``8 sqrt(n)``
+    rounded to a power of two between 64 and 256 (256 is CTGAN's width, meant
+    for tables like Adult's 30,000 rows); the noise is half the width; both
+    networks have two hidden layers. The batch is half the rows, rounded down
+    to a multiple of ``pac`` and between ``2 pac`` and 500, so it never exceeds
+    the data and a small table still gets two steps an epoch. Douzas & Bacao
+    (2018) sized their conditional GANs per data set the same way, with tens to
+    hundreds of units; the quality benchmark measured this rule against
+    CTGAN's sizes and a fixed small network (docs/benchmarks.md).
+
+    Examples
+    --------
+    >>> capacity(170, pac=10)
+    Capacity(batch_size=80, noise_dim=64, generator_dims=(128, 128), discriminator_dims=(128, 128))
+    >>> capacity(30_000, pac=10).generator_dims
+    (256, 256)
+    """
+    width = int(2 ** np.clip(np.round(np.log2(8 * np.sqrt(max(n_rows, 1)))), 6, 8))
+    batch = int(np.clip(n_rows // 2 // pac * pac, 2 * pac, 500 // pac * pac))
+    return Capacity(batch, width // 2, (width, width), (width, width))
 
 
 @dataclass(frozen=True)
@@ -49,6 +102,9 @@ class DomainDefaults:
     auto_epochs, auto_min_steps, auto_max_steps : int
         ``epochs="auto"``: this many epochs' worth of generator steps, within
         these bounds, rounded up to whole epochs.
+    sizes_from_data : bool
+        Whether ``"auto"`` sizes follow :func:`capacity`; if not, they are
+        :data:`FIXED_CAPACITY`'s.
     """
 
     n_critic: int
@@ -57,6 +113,7 @@ class DomainDefaults:
     auto_epochs: int
     auto_min_steps: int
     auto_max_steps: int
+    sizes_from_data: bool
 
 
 # Tables: 100 epochs' worth of generator steps, kept between these bounds so
@@ -67,7 +124,7 @@ class DomainDefaults:
 # interpolation at 300 steps ranked better than either (docs/benchmarks.md).
 TABULAR = DomainDefaults(
     n_critic=1, packs_rows=True, betas=(0.5, 0.9),
-    auto_epochs=100, auto_min_steps=300, auto_max_steps=3000,
+    auto_epochs=100, auto_min_steps=300, auto_max_steps=3000, sizes_from_data=True,
 )
 # Images keep version 0.1's budget, which docs/images.md measured. n_critic:
 # with 1, the DCGAN collapsed to nearly one image per class on 8x8 digits
@@ -76,7 +133,7 @@ TABULAR = DomainDefaults(
 # 2016); PacGAN packs rows of a table, while each image is judged on its own.
 IMAGE = DomainDefaults(
     n_critic=5, packs_rows=False, betas=(0.5, 0.999),
-    auto_epochs=300, auto_min_steps=1000, auto_max_steps=3000,
+    auto_epochs=300, auto_min_steps=1000, auto_max_steps=3000, sizes_from_data=False,
 )
 
 
@@ -136,6 +193,8 @@ class Options:
     interpolation: float
     synthetic_filter: str | None
     filter_candidates: float
+    classifier_weight: float
+    feature_matching: float
     privacy: PrivacyParams | None
     defaults: DomainDefaults
     given: dict
@@ -146,7 +205,8 @@ class Options:
         Examples
         --------
         >>> from gan_augment import GANOversampler
-        >>> resolve(GANOversampler().get_params(), TABULAR).budget(5000)
+        >>> params = GANOversampler(batch_size=500).get_params()
+        >>> resolve(params, TABULAR, n_rows=5000).budget(5000)
         (100, 10)
         """
         steps_per_epoch = max(1, n_rows // self.batch_size)
@@ -169,14 +229,32 @@ def resolved_loss(params: dict) -> str:
 def _check_dims(params: dict) -> None:
     for name in ("generator_dims", "discriminator_dims"):
         dims = params[name]
+        if isinstance(dims, str) and dims == "auto":
+            continue
         if isinstance(dims, str) or not all(
             isinstance(d, Integral) and not isinstance(d, bool) and d > 0 for d in dims
         ):
             raise ValueError(f"{name} must be a sequence of positive integers; got {dims!r}.")
 
 
-def resolve(params: dict, defaults: DomainDefaults) -> Options:
-    """Resolve the estimator's parameters (``get_params()``) for a domain.
+def _sizes(params: dict, defaults: DomainDefaults, n_rows: int, pac: int) -> Capacity:
+    rule = capacity(n_rows, pac) if defaults.sizes_from_data else FIXED_CAPACITY
+    given = {
+        "batch_size": params["batch_size"],
+        "noise_dim": params["embedding_dim"],
+        "generator_dims": params["generator_dims"],
+        "discriminator_dims": params["discriminator_dims"],
+    }
+    return Capacity(**{
+        name: getattr(rule, name) if isinstance(value, str) and value == "auto"
+        else (tuple(value) if name.endswith("dims") else value)
+        for name, value in given.items()
+    })
+
+
+def resolve(params: dict, defaults: DomainDefaults, n_rows: int = 0) -> Options:
+    """Resolve the estimator's parameters (``get_params()``) for a domain and
+    ``n_rows`` training rows.
 
     Raises
     ------
@@ -185,15 +263,13 @@ def resolve(params: dict, defaults: DomainDefaults) -> Options:
         ``batch_size`` that is not a multiple of ``pac``.
     """
     private = params["dp_epsilon"] is not None
+    pac = 1
     if defaults.packs_rows:
         _check_dims(params)
         pac = (1 if private else 10) if params["pac"] == "auto" else params["pac"]
-        if params["batch_size"] % pac:
-            raise ValueError(
-                f"batch_size={params['batch_size']} must be a multiple of pac={pac}."
-            )
-    else:
-        pac = 1
+    sizes = _sizes(params, defaults, n_rows, pac)
+    if sizes.batch_size % pac:
+        raise ValueError(f"batch_size={sizes.batch_size} must be a multiple of pac={pac}.")
     privacy = None
     if private:
         privacy = PrivacyParams(
@@ -202,10 +278,10 @@ def resolve(params: dict, defaults: DomainDefaults) -> Options:
         )
     return Options(
         epochs=params["epochs"],
-        batch_size=params["batch_size"],
-        noise_dim=params["embedding_dim"],
-        generator_dims=tuple(params["generator_dims"]),
-        discriminator_dims=tuple(params["discriminator_dims"]),
+        batch_size=sizes.batch_size,
+        noise_dim=sizes.noise_dim,
+        generator_dims=sizes.generator_dims,
+        discriminator_dims=sizes.discriminator_dims,
         learning_rate=params["learning_rate"],
         n_critic=defaults.n_critic if params["n_critic"] == "auto" else params["n_critic"],
         pac=pac,
@@ -226,6 +302,8 @@ def resolve(params: dict, defaults: DomainDefaults) -> Options:
         interpolation=params["interpolation"],
         synthetic_filter=params["synthetic_filter"],
         filter_candidates=params["filter_candidates"],
+        classifier_weight=params["classifier_weight"],
+        feature_matching=params["feature_matching"],
         privacy=privacy,
         defaults=defaults,
         given=dict(params),

@@ -109,17 +109,23 @@ class GANOversampler(BaseOverSampler):
         a 5,000-row one 1,000 and a 50,000-row one 3,000. Version 0.1 trained
         at least 1,000 steps; the benchmarks guide compares the two budgets.
 
-    batch_size : int, default=500
-        Rows per step. Must be a multiple of ``pac``.
+    batch_size : int or "auto", default=500
+        Rows per step. Must be a multiple of ``pac``. ``"auto"`` (tables): half
+        the training rows, a multiple of ``pac`` between ``2 pac`` and 500, so
+        the batch never exceeds the data (:func:`gan_augment.options.capacity`);
+        500 for images.
 
-    embedding_dim : int, default=128
-        Size of the generator's noise vector.
+    embedding_dim : int or "auto", default=128
+        Size of the generator's noise vector. ``"auto"`` (tables): half the
+        hidden width that ``"auto"`` gives the networks; 128 for images.
 
-    generator_dims : tuple of int, default=(256, 256)
-        Widths of the generator's residual layers.
+    generator_dims : tuple of int or "auto", default=(256, 256)
+        Widths of the generator's residual layers. ``"auto"``: two layers of
+        ``8 sqrt(n_rows)`` units, rounded to a power of two between 64 and 256.
 
-    discriminator_dims : tuple of int, default=(256, 256)
-        Widths of the discriminator's hidden layers.
+    discriminator_dims : tuple of int or "auto", default=(256, 256)
+        Widths of the discriminator's hidden layers; ``"auto"`` as for the
+        generator.
 
     learning_rate : float, default=2e-4
         Adam learning rate of both networks (betas are (0.5, 0.9) for tables,
@@ -259,6 +265,25 @@ class GANOversampler(BaseOverSampler):
         SMOTE, SMOTENC or SMOTEN, as the columns require) instead of by the
         GAN; the rest is generated. 1.0 is plain SMOTE(NC/N).
 
+    classifier_weight : float, default=0.0
+        Tables: weight of an auxiliary classifier loss in the generator's
+        objective (AC-GAN, Odena et al. 2017; clipped as Engelmann & Lessmann
+        2021 advise so that it cannot dominate). Before training, a small
+        classifier is fitted on the real rows (class-balanced); the generator is
+        then penalised, for each row it makes for class ``c``, by
+        ``max(0, cross_entropy - log 2)``: only rows that the classifier does
+        not place in ``c`` with probability above one half add to the loss, so
+        generated rows are pushed out of other classes' regions but not towards
+        a prototype of their own. 0 turns it off. Not under differential
+        privacy (the classifier reads the real rows without noise).
+
+    feature_matching : float, default=0.0
+        Tables: weight of feature matching (Salimans et al. 2016) in the
+        generator's objective: the squared distance between the mean
+        discriminator features (its last hidden layer) of the batch's real
+        packs and of its generated packs, a remedy for mode collapse. 0 turns it
+        off. Not under differential privacy.
+
     n_jobs : int or None, default=None
         Threads that torch and the BLAS libraries use while fitting and
         generating (set for the call, then restored). None is 1, -1 all cores
@@ -348,10 +373,10 @@ class GANOversampler(BaseOverSampler):
         **BaseOverSampler._parameter_constraints,
         "categorical_features": ["array-like", StrOptions({"auto"})],
         "epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
-        "generator_dims": ["array-like"],
-        "discriminator_dims": ["array-like"],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "embedding_dim": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "generator_dims": ["array-like", StrOptions({"auto"})],
+        "discriminator_dims": ["array-like", StrOptions({"auto"})],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "n_critic": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "pac": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -378,6 +403,8 @@ class GANOversampler(BaseOverSampler):
         "synthetic_filter": [StrOptions({"neighbours"}), None],
         "filter_candidates": [Interval(Real, 1, None, closed="left")],
         "interpolation": [Interval(Real, 0, 1, closed="both")],
+        "classifier_weight": [Interval(Real, 0, None, closed="left")],
+        "feature_matching": [Interval(Real, 0, None, closed="left")],
         "n_jobs": [Integral, None],
     }
 
@@ -418,6 +445,8 @@ class GANOversampler(BaseOverSampler):
         synthetic_filter=None,
         filter_candidates=2.0,
         interpolation=0.5,
+        classifier_weight=0.0,
+        feature_matching=0.0,
         n_jobs=None,
     ):
         super().__init__(sampling_strategy=sampling_strategy)
@@ -454,6 +483,8 @@ class GANOversampler(BaseOverSampler):
         self.synthetic_filter = synthetic_filter
         self.filter_candidates = filter_candidates
         self.interpolation = interpolation
+        self.classifier_weight = classifier_weight
+        self.feature_matching = feature_matching
         self.n_jobs = n_jobs
 
     # -- validation and fitting --------------------------------------------------
@@ -511,7 +542,7 @@ class GANOversampler(BaseOverSampler):
         """The checks between validation and training: options, class counts,
         device, and what the domain refuses."""
         domain, description = self.__dict__.pop("_input")
-        options = resolve(self.get_params(), domain.defaults)
+        options = resolve(self.get_params(), domain.defaults, n_rows=len(y))
         check_class_counts(y, self.sampling_strategy_)
         device = resolve_device(self.device)
         domain.check_options(options, description, len(y))

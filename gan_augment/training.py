@@ -48,7 +48,7 @@ from tqdm.auto import tqdm
 
 from .exceptions import TrainingWarning
 from .files import atomic_write
-from .losses import gradient_penalty
+from .losses import feature_matching, gradient_penalty
 from .training_types import (
     HISTORY_COLUMNS,
     BatchSource,
@@ -162,7 +162,14 @@ class _Trainer:
             raw, fake = self._fake(batch.cond)
         with self._public_pass():
             fake_scores = self.d(fake, batch.cond)
-            loss_g = loss.generator(fake_scores) + self.source.condition_loss(raw, batch)
+            loss_g = loss.generator(fake_scores) + self.source.condition_loss(raw, fake, batch)
+            if config.feature_matching:
+                # The last critic step's real rows share the generator step's
+                # conditions (feature matching is refused under DP, which draws
+                # its own).
+                loss_g = loss_g + config.feature_matching * feature_matching(
+                    self.d, real, fake, batch.cond
+                )
             self.opt_g.zero_grad(set_to_none=True)
             with self._backward_context():
                 loss_g.backward()

@@ -42,8 +42,9 @@ class BatchSource(Protocol):
     def activate(self, raw: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """Turn the generator's raw output into rows the discriminator compares."""
 
-    def condition_loss(self, raw: torch.Tensor, batch: Any) -> torch.Tensor:
-        """Extra generator loss that makes outputs honour the conditions."""
+    def condition_loss(self, raw: torch.Tensor, fake: torch.Tensor, batch: Any) -> torch.Tensor:
+        """Extra generator loss that makes outputs honour the conditions, from
+        the generator's raw output and the activated rows made of it."""
 
     def sample_conditions(self, n: int, generator: torch.Generator) -> Any:
         """Conditions for a generator step (``.cond``), drawn without real rows
@@ -114,6 +115,9 @@ class TrainingConfig:
     loss : GANLoss
     gp_weight : float
         Weight of the WGAN-GP gradient penalty.
+    feature_matching : float
+        Weight of feature matching in the generator's loss (0: none); the
+        discriminator must then have a ``features(rows, cond)`` method.
     betas : tuple of float
         Adam's ``(beta1, beta2)`` for both networks.
     max_retries : int
@@ -138,6 +142,7 @@ class TrainingConfig:
     pac: int
     loss: GANLoss
     gp_weight: float = 10.0
+    feature_matching: float = 0.0
     betas: tuple[float, float] = (0.5, 0.9)
     max_retries: int = 3
     checkpoint: CheckpointConfig | None = None

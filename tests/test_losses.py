@@ -49,3 +49,32 @@ def test_gradient_penalty_is_differentiable_through_the_critic():
     # The output bias does not change input gradients, so only weights get one.
     for weight in (critic.body[0].weight, critic.head.weight, critic.embed.weight):
         assert weight.grad is not None and weight.grad.abs().sum() > 0
+
+
+def test_feature_matching_is_zero_for_matching_rows_and_moves_only_the_fakes():
+    from gan_augment.losses import feature_matching
+
+    d = initialise(Discriminator(4 + 2, (8,), 2, 2), torch.device("cpu"), torch.Generator().manual_seed(0))
+    real = torch.randn(8, 4, generator=torch.Generator().manual_seed(1))
+    cond = torch.zeros(8, 2)
+    cond[:, 0] = 1
+    assert feature_matching(d, real, real.clone(), cond).item() == pytest.approx(0.0, abs=1e-12)
+    fake = (real + 1).requires_grad_(True)
+    loss = feature_matching(d, real, fake, cond)
+    assert loss.item() > 0
+    real.requires_grad_(True)
+    loss = feature_matching(d, real, fake, cond)
+    loss.backward()
+    assert real.grad is None and fake.grad is not None
+
+
+def test_a_fit_with_feature_matching_trains_otherwise(fast):
+    import numpy as np
+    from sklearn.datasets import make_classification
+
+    from gan_augment import GANOversampler
+
+    X, y = make_classification(n_samples=200, weights=[0.85], random_state=0)
+    plain = GANOversampler(**fast, random_state=0).fit(X, y)
+    matched = GANOversampler(**fast, random_state=0, feature_matching=1.0).fit(X, y)
+    assert not np.allclose(plain.history_["generator_loss"], matched.history_["generator_loss"])

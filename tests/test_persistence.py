@@ -367,6 +367,24 @@ TABLE_CASES = {
 }
 
 
+def _architecture(key, value):
+    def edit(parts):
+        parts.params.update(embedding_dim="auto", generator_dims="auto")
+        parts.fitted["architecture"][key] = value
+
+    return edit
+
+
+TABLE_CASES.update({
+    # "auto" sizes come from the saved architecture
+    "architecture-negative": (_architecture("generator_dims", [-1]), "not positive integers"),
+    "architecture-text": (_architecture("embedding_dim", "big"), "not positive integers"),
+    "architecture-extra": (_architecture("depth", 3), "not a dictionary of sizes"),
+    "architecture-other-width": (_architecture("generator_dims", [32]), "architecture needs"),
+    "architecture-1e9": (_architecture("embedding_dim", 10**9), "architecture needs"),
+})
+
+
 @pytest.mark.parametrize("case", list(TABLE_CASES))
 def test_a_hostile_table_file_is_a_value_error_naming_it(saved_table, tmp_path, case):
     edit, words = TABLE_CASES[case]

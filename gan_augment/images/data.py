@@ -86,7 +86,9 @@ class ImageBatches:
         """The generator already ends in ``tanh``: its output is the image."""
         return raw
 
-    def condition_loss(self, raw: torch.Tensor, batch: ClassBatch) -> torch.Tensor:
+    def condition_loss(
+        self, raw: torch.Tensor, fake: torch.Tensor, batch: ClassBatch
+    ) -> torch.Tensor:
         """None: the class is the only condition, and the discriminator judges it."""
         return raw.new_zeros(())
 

@@ -63,6 +63,10 @@ class ImageDomain:
              "its validation score is defined for tables"),
             ("dp_epsilon", options.privacy is not None,
              "differential privacy is implemented for tables"),
+            ("classifier_weight", options.classifier_weight > 0,
+             "the auxiliary classifier is defined on encoded table rows"),
+            ("feature_matching", options.feature_matching > 0,
+             "it matches the features of the tabular discriminator"),
         ):
             if on:
                 raise ValueError(

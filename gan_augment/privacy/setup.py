@@ -86,14 +86,18 @@ def check_private_options(options: Options, schema: TableSchema, n_rows: int) ->
         f"pac={given['pac']}": given["pac"] not in ("auto", 1),
         f"loss={given['loss']!r} (its gradient penalty has no per-example "
         "gradients to clip)": given["loss"] == "wgan-gp",
+        f"classifier_weight={given['classifier_weight']}": options.classifier_weight > 0,
+        f"feature_matching={given['feature_matching']}": options.feature_matching > 0,
     }
     bad = [name for name, on in breaking.items() if on]
     if bad:
         raise ValueError(
             f"dp_epsilon cannot be combined with {', '.join(bad)}: early stopping "
             "scores the generator on held-out real rows, a checkpoint would need the "
-            "accountant's state, packs of rows are not one privacy unit, and the "
-            "gradient penalty breaks per-example clipping. Leave pac and loss at "
+            "accountant's state, packs of rows are not one privacy unit, the "
+            "gradient penalty breaks per-example clipping, and the auxiliary classifier "
+            "and feature matching pass real rows to the generator without noise. "
+            "Leave pac and loss at "
             "'auto' (pac=1, loss='non-saturating' under DP)."
         )
     domain = options.privacy.domain

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 from torch.nn.functional import cross_entropy
 
+from .auxiliary import AuxiliaryClassifier
 from .conditions import ConditionBatch, ConditionSampler, GenerationConditions
 from .transformer import OutputLayout
 
@@ -33,22 +34,34 @@ BANDWIDTH_ROWS = 1_000
 class EncodedRows:
     """What every tabular batch source shares: activations and the condition loss.
 
-    Subclasses set ``layout`` and ``_n_categorical``.
+    Subclasses set ``layout`` and ``_n_categorical``, and may set ``auxiliary``
+    (an :class:`~gan_augment.tabular.auxiliary.AuxiliaryClassifier`) with its
+    ``auxiliary_weight`` and the ``n_classes`` at the head of a condition.
     """
 
     layout: OutputLayout
     _n_categorical: int
+    auxiliary: AuxiliaryClassifier | None = None
+    auxiliary_weight: float = 0.0
+    n_classes: int = 0
 
     def activate(self, raw: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         return self.layout.activate(raw, generator)
 
-    def condition_loss(self, raw: torch.Tensor, batch: ConditionBatch) -> torch.Tensor:
-        """Cross-entropy between the conditioned column's logits and its category."""
-        if batch.column is None:
-            return raw.new_zeros(())
-        logits = self.layout.span_logits(raw)[:, -self._n_categorical :]
-        chosen = logits[torch.arange(len(raw), device=raw.device), batch.column]
-        return cross_entropy(chosen, batch.category)
+    def condition_loss(
+        self, raw: torch.Tensor, fake: torch.Tensor, batch: ConditionBatch
+    ) -> torch.Tensor:
+        """Cross-entropy between the conditioned column's logits and its
+        category, plus the auxiliary classifier's clipped loss on the rows."""
+        loss = raw.new_zeros(())
+        if batch.column is not None:
+            logits = self.layout.span_logits(raw)[:, -self._n_categorical :]
+            chosen = logits[torch.arange(len(raw), device=raw.device), batch.column]
+            loss = cross_entropy(chosen, batch.category)
+        if self.auxiliary is not None:
+            classes = batch.cond[:, : self.n_classes].argmax(dim=1)
+            loss = loss + self.auxiliary_weight * self.auxiliary.loss(fake, classes)
+        return loss
 
 
 class TabularBatches(EncodedRows):
@@ -65,6 +78,10 @@ class TabularBatches(EncodedRows):
     device : torch.device
     pack_size : int, default=1
         Rows per discriminator pack; each pack is drawn from a single class.
+    auxiliary : AuxiliaryClassifier or None, default=None
+    auxiliary_weight : float, default=0.0
+        The auxiliary classifier's loss and its weight in the generator's
+        objective (see :mod:`gan_augment.tabular.auxiliary`).
     """
 
     def __init__(
@@ -77,8 +94,13 @@ class TabularBatches(EncodedRows):
         layout: OutputLayout,
         device: torch.device,
         pack_size: int = 1,
+        auxiliary: AuxiliaryClassifier | None = None,
+        auxiliary_weight: float = 0.0,
     ) -> None:
         self.pack_size = pack_size
+        self.auxiliary, self.auxiliary_weight, self.n_classes = (
+            auxiliary, auxiliary_weight, n_classes,
+        )
         self.data = torch.as_tensor(encoded, device=device)
         self.conditions = ConditionSampler(
             y_codes, category_codes, n_classes, n_categories, device

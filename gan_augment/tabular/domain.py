@@ -24,6 +24,7 @@ from ..resampling import table_rows
 from ..schema import TableSchema, check_finite
 from ..seeding import Seeds
 from ..training import EarlyStopping, TrainingSetup
+from .auxiliary import fit_auxiliary
 from .data import TabularBatches, ValidationScore
 from .model import TabularModel
 from .networks import Discriminator, Generator, initialise
@@ -155,10 +156,17 @@ class TabularDomain:
             encoded, category_codes = transformer.transform(continuous, categorical, np_rng)
             # Without a hold-out, a view: the encoded set is never copied.
             rows = train_rows if val_rows.size else slice(None)
+            auxiliary = None
+            if options.classifier_weight > 0:
+                auxiliary = fit_auxiliary(
+                    torch.as_tensor(encoded[rows], device=device), y_codes[rows],
+                    n_classes, rng,
+                )
             source = TabularBatches(
                 encoded[rows], y_codes[rows], category_codes[rows], n_classes,
                 transformer.n_categories, transformer.layout_, device,
-                pack_size=options.pac,
+                pack_size=options.pac, auxiliary=auxiliary,
+                auxiliary_weight=options.classifier_weight,
             )
             conditions = source.conditions.generation
             class_weights = np.bincount(y_codes).astype(np.float64)

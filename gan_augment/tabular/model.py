@@ -71,6 +71,9 @@ class TabularModel(FittedModel):
             np.empty((0, len(self.schema.categorical_indices)), dtype=object),
         )
 
+    def architecture(self) -> dict:
+        return {**super().architecture(), "generator_dims": list(self.generator.hidden)}
+
     def _state(self) -> tuple[dict, dict]:
         tensors = {}
         if self.conditions.weights is not None:

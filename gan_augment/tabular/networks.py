@@ -44,6 +44,7 @@ class Generator(nn.Module):
 
     def __init__(self, in_features: int, hidden: Sequence[int], out_features: int):
         super().__init__()
+        self.hidden = tuple(hidden)
         layers: list[nn.Module] = []
         width = in_features
         for size in hidden:
@@ -92,9 +93,14 @@ class Discriminator(nn.Module):
         self.head = nn.Linear(width, 1, device="meta")
         self.embed = nn.Linear(n_classes, width, bias=False, device="meta")
 
-    def forward(self, rows: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+    def features(self, rows: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer's output, one row per pack (feature matching
+        compares their means over real and generated packs)."""
         x = torch.cat([rows, cond], dim=1)
-        features = self.body(x.reshape(-1, self.pac * x.shape[1]))
+        return self.body(x.reshape(-1, self.pac * x.shape[1]))
+
+    def forward(self, rows: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        features = self.features(rows, cond)
         pack_class = cond[:: self.pac, : self.n_classes]
         projection = (self.embed(pack_class) * features).sum(dim=1)
         return self.head(features).squeeze(1) + projection
