@@ -259,8 +259,13 @@ def against_smote(merged: pd.DataFrame) -> str:
             continue
         table = pd.DataFrame(records).T
         table["Holm p"] = holm(table["p"].astype(float))
+        for column in ("cells", "wins", "ties", "losses"):
+            table[column] = table[column].astype(int)
+        table["mean difference"] = table["mean difference"].astype(float).map("{:+.4f}".format)
+        for column in ("p", "Holm p"):
+            table[column] = table[column].astype(float).map("{:.3g}".format)
         lines.append(f"### {metric}\n")
-        lines.append(markdown(table.astype(object).reset_index(names="variant").round(4)))
+        lines.append(markdown(table.reset_index(names="variant")))
         lines.append("")
     lines.append("### Per data set: mean over classifiers of variant minus SMOTE(NC/N)\n")
     per_set = {}
@@ -454,7 +459,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     args.variants = dict(args.variant)
     unknown = set(args.samplers) - set(SAMPLERS) - set(args.variants)
-    if unknown:
+    if unknown and args.from_csv is None:
         parser.error(f"unknown samplers {sorted(unknown)}: define them with --variant")
     args.command = "python benchmarks/quality.py " + " ".join(argv if argv is not None else os.sys.argv[1:])
     if args.quick:

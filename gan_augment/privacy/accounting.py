@@ -19,8 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from opacus.accountants import RDPAccountant
-
 __all__ = ["ALPHAS", "PrivacyPlan", "plan_budget"]
 
 #: Rényi orders for the conversion to (epsilon, delta): Opacus's default orders
@@ -80,6 +78,10 @@ class PrivacyPlan:
 
 
 def _epsilon(history: list, delta: float) -> float:
+    # Imported here, so that the module (and the API reference, which mkdocstrings
+    # builds by importing it) needs Opacus only for accounting.
+    from opacus.accountants import RDPAccountant
+
     accountant = RDPAccountant()
     accountant.history = list(history)
     return float(accountant.get_epsilon(delta, alphas=ALPHAS))
