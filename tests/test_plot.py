@@ -12,6 +12,7 @@ pytest.importorskip("matplotlib")
 from matplotlib.figure import Figure  # noqa: E402
 
 from gan_augment import GANOversampler, plot  # noqa: E402
+from gan_augment.exceptions import SmallClassWarning  # noqa: E402
 
 from .conftest import FAST  # noqa: E402
 
@@ -215,7 +216,8 @@ def image_fit():
         epochs=2, batch_size=16, embedding_dim=4, conv_width=4, random_state=0,
         device="cpu",
     )
-    sampler.fit_resample(X, y)
+    with pytest.warns(SmallClassWarning, match=r"\{1: 8, 2: 6\}"):
+        sampler.fit_resample(X, y)
     return sampler, X, y
 
 

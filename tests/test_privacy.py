@@ -93,7 +93,10 @@ def test_undeclared_bounds_are_read_from_noisy_histograms_and_said(frame):
 
 def test_too_small_a_budget_for_bounds_says_what_to_pass(frame):
     X, y = frame
-    with pytest.raises(ValueError, match=r"Pass them: dp_domain=\{'b': \(low, high\)\}"):
+    with (
+        pytest.raises(ValueError, match=r"Pass them: dp_domain=\{'b': \(low, high\)\}"),
+        pytest.warns(PrivacyBudgetWarning, match=r"No dp_domain bounds.*\['b'\]"),
+    ):
         dp_model(dp_epsilon=0.5, dp_domain={"a": (0, 10)}).fit(X, y)
 
 
@@ -137,7 +140,10 @@ def test_bad_privacy_parameters_are_refused(frame, params):
 
 def test_a_delta_above_one_over_n_warns(frame):
     X, y = frame
-    with pytest.warns(UserWarning, match="not below 1/n_rows"):
+    with (
+        pytest.warns(UserWarning, match="not below 1/n_rows"),
+        pytest.warns(PrivacyBudgetWarning, match=r"No dp_domain bounds.*\['b'\]"),
+    ):
         dp_model(dp_epsilon=1.0, dp_delta=0.01, dp_domain={"a": (0, 10)}).fit(X, y)
 
 

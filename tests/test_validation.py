@@ -10,6 +10,7 @@ from sklearn.datasets import make_classification
 from sklearn.utils._param_validation import InvalidParameterError
 
 from gan_augment import GANOversampler
+from gan_augment.exceptions import SmallClassWarning
 
 from .test_oversampler import mixed_frame
 
@@ -68,7 +69,8 @@ def test_two_rows_are_enough(fast, data):
     X, _ = data
     y = np.zeros(len(X), dtype=int)
     y[:2] = 1
-    _, y_res = GANOversampler(random_state=0, **fast).fit_resample(X, y)
+    with pytest.warns(SmallClassWarning, match=r"\{1: 2\}.*fewer than 10 samples"):
+        _, y_res = GANOversampler(random_state=0, **fast).fit_resample(X, y)
     assert (y_res == 1).sum() == (y == 0).sum()
 
 
@@ -79,7 +81,10 @@ def test_string_columns_in_array_not_declared(fast):
         GANOversampler(**fast).fit_resample(X, y)
     with pytest.raises(TypeError, match=r"\[1\]"):
         GANOversampler(categorical_features=[], **fast).fit_resample(X, y)
-    X_res, _ = GANOversampler(categorical_features=[1], random_state=0, **fast).fit_resample(X, y)
+    with pytest.warns(SmallClassWarning, match=r"\{1: 5\}"):
+        X_res, _ = GANOversampler(categorical_features=[1], random_state=0, **fast).fit_resample(
+            X, y
+        )
     assert X_res.dtype == object and set(X_res[:, 1]) <= {"a", "b"}
 
 
