@@ -58,16 +58,19 @@ class ImageDomain:
 
     def check_options(self, options: Options, layout: ImageLayout, n_rows: int) -> None:
         """Refuse the options that exist for tables only."""
-        for name, on, reason in (
+        for name, on, reason, fix in (
             ("early_stopping", options.early_stopping,
-             "its validation score is defined for tables"),
+             "its validation score is defined for tables", "without early_stopping"),
+            (f"validation_score={options.validation_score!r}",
+             options.validation_score != "mmd",
+             "early stopping and its scores are defined for tables",
+             "with the default validation_score='mmd'"),
             ("dp_epsilon", options.privacy is not None,
-             "differential privacy is implemented for tables"),
+             "differential privacy is implemented for tables", "without dp_epsilon"),
         ):
             if on:
                 raise ValueError(
-                    f"{name} is not available for images: {reason}. Fit images "
-                    f"without {name}."
+                    f"{name} is not available for images: {reason}. Fit images {fix}."
                 )
 
     def setup(
