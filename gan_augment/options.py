@@ -183,6 +183,7 @@ class Options:
     early_stopping: bool
     validation_fraction: float
     n_iter_no_change: int
+    validation_score: str
     checkpoint_dir: Any
     checkpoint_every: int
     resume: bool
@@ -292,6 +293,7 @@ def resolve(params: dict, defaults: DomainDefaults, n_rows: int = 0) -> Options:
         early_stopping=params["early_stopping"],
         validation_fraction=params["validation_fraction"],
         n_iter_no_change=params["n_iter_no_change"],
+        validation_score=params["validation_score"],
         checkpoint_dir=params["checkpoint_dir"],
         checkpoint_every=params["checkpoint_every"],
         resume=params["resume"],

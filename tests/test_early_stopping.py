@@ -9,7 +9,7 @@ import torch
 from gan_augment import GANOversampler
 from gan_augment.exceptions import TrainingWarning
 from gan_augment.tabular.conditions import GenerationConditions
-from gan_augment.tabular.data import BANDWIDTH_ROWS, MAX_ROWS_PER_CLASS, ValidationScore
+from gan_augment.tabular.validation import BANDWIDTH_ROWS, MAX_ROWS_PER_CLASS, MMDScore
 from gan_augment.tabular.domain import validation_split
 from gan_augment.tabular.networks import Generator, initialise
 from gan_augment.tabular.transformer import TabularTransformer
@@ -146,7 +146,7 @@ def test_validation_score_memory_is_bounded_for_a_large_hold_out(monkeypatch):
         return cdist(a, b, *args, **kwargs)
 
     monkeypatch.setattr(torch, "cdist", bounded_cdist)
-    score = ValidationScore(encoded, y_codes, conditions, layout, 4, torch.device("cpu"), seed=0)
+    score = MMDScore(encoded, y_codes, conditions, layout, 4, torch.device("cpu"), seed=0)
     assert {c: len(r) for c, r in score.real.items()} == {
         0: MAX_ROWS_PER_CLASS, 1: MAX_ROWS_PER_CLASS, 2: 5
     }
@@ -157,7 +157,7 @@ def test_validation_score_memory_is_bounded_for_a_large_hold_out(monkeypatch):
     # The kept rows are the class's own, and the same for the same seed.
     kept = score.real[1].numpy()
     assert np.isin(kept[:, 0], encoded[y_codes == 1, 0]).all()
-    again = ValidationScore(encoded, y_codes, conditions, layout, 4, torch.device("cpu"), seed=0)
+    again = MMDScore(encoded, y_codes, conditions, layout, 4, torch.device("cpu"), seed=0)
     np.testing.assert_array_equal(again.real[1].numpy(), kept)
 
 
@@ -165,7 +165,7 @@ def test_validation_score_keeps_a_small_hold_out_whole():
     layout, conditions, _ = _score_parts(2)
     y_codes = np.r_[np.zeros(300, int), np.ones(40, int)]
     encoded = np.random.default_rng(1).random((len(y_codes), layout.width), dtype=np.float32)
-    score = ValidationScore(encoded, y_codes, conditions, layout, 4, torch.device("cpu"), seed=0)
+    score = MMDScore(encoded, y_codes, conditions, layout, 4, torch.device("cpu"), seed=0)
     np.testing.assert_array_equal(score.real[1].numpy(), encoded[300:])
     data = torch.as_tensor(encoded)
     assert score.bandwidth == float(torch.cdist(data, data).median())

@@ -58,20 +58,25 @@ class ImageDomain:
 
     def check_options(self, options: Options, layout: ImageLayout, n_rows: int) -> None:
         """Refuse the options that exist for tables only."""
-        for name, on, reason in (
+        for name, on, reason, fix in (
             ("early_stopping", options.early_stopping,
-             "its validation score is defined for tables"),
+             "its validation score is defined for tables", "without early_stopping"),
+            (f"validation_score={options.validation_score!r}",
+             options.validation_score != "mmd",
+             "early stopping and its scores are defined for tables",
+             "with the default validation_score='mmd'"),
             ("dp_epsilon", options.privacy is not None,
-             "differential privacy is implemented for tables"),
+             "differential privacy is implemented for tables", "without dp_epsilon"),
             ("classifier_weight", options.classifier_weight > 0,
-             "the auxiliary classifier is defined on encoded table rows"),
+             "the auxiliary classifier is defined on encoded table rows",
+             "with classifier_weight=0"),
             ("feature_matching", options.feature_matching > 0,
-             "it matches the features of the tabular discriminator"),
+             "it matches the features of the tabular discriminator",
+             "with feature_matching=0"),
         ):
             if on:
                 raise ValueError(
-                    f"{name} is not available for images: {reason}. Fit images "
-                    f"without {name}."
+                    f"{name} is not available for images: {reason}. Fit images {fix}."
                 )
 
     def setup(

@@ -82,6 +82,7 @@ def check_private_options(options: Options, schema: TableSchema, n_rows: int) ->
     given = options.given
     breaking = {
         "early_stopping=True": options.early_stopping,
+        f"validation_score={options.validation_score!r}": options.validation_score != "mmd",
         "checkpoint_dir": options.checkpoint_dir is not None,
         f"pac={given['pac']}": given["pac"] not in ("auto", 1),
         f"loss={given['loss']!r} (its gradient penalty has no per-example "
@@ -93,11 +94,11 @@ def check_private_options(options: Options, schema: TableSchema, n_rows: int) ->
     if bad:
         raise ValueError(
             f"dp_epsilon cannot be combined with {', '.join(bad)}: early stopping "
-            "scores the generator on held-out real rows, a checkpoint would need the "
-            "accountant's state, packs of rows are not one privacy unit, the "
-            "gradient penalty breaks per-example clipping, and the auxiliary classifier "
-            "and feature matching pass real rows to the generator without noise. "
-            "Leave pac and loss at "
+            "and each of its validation scores read held-out real rows without "
+            "noise, a checkpoint would need the accountant's state, packs of rows are "
+            "not one privacy unit, the gradient penalty breaks per-example clipping, "
+            "and the auxiliary classifier and feature matching pass real rows to the "
+            "generator without noise. Leave pac and loss at "
             "'auto' (pac=1, loss='non-saturating' under DP)."
         )
     domain = options.privacy.domain

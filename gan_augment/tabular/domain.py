@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from imblearn.utils import check_sampling_strategy
 from sklearn.utils.validation import check_array, check_consistent_length, validate_data
 
 from ..options import TABULAR, Options
@@ -25,10 +26,12 @@ from ..schema import TableSchema, check_finite
 from ..seeding import Seeds
 from ..training import EarlyStopping, TrainingSetup
 from .auxiliary import fit_auxiliary
-from .data import TabularBatches, ValidationScore
+from .conditions import GenerationConditions
+from .data import TabularBatches
 from .model import TabularModel
 from .networks import Discriminator, Generator, initialise
-from .transformer import TabularTransformer
+from .transformer import OutputLayout, TabularTransformer
+from .validation import C2STScore, MMDScore, UtilityScore
 
 __all__ = ["TABLES", "TabularDomain", "validation_split"]
 
@@ -36,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 # With early_stopping, the generator is scored about this often (generator steps).
 _VALIDATION_STEPS = 50
+# Held-out rows per class, at least, for the scores that classify held-out
+# rows ("c2st", "utility"): with one row, a class's accuracy is 0 or 1.
+_MIN_HELD_OUT = {"mmd": 0, "c2st": 2, "utility": 2}
 
 
 def _check_frame_shape(X: pd.DataFrame) -> None:
@@ -60,12 +66,24 @@ def validation_split(
     n_classes: int,
     validation_fraction: float | None,
     rng: np.random.Generator,
+    min_held_out: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Row indices to train on and to hold out for early stopping.
 
-    ``validation_fraction`` of each class is held out, never leaving fewer than
-    2 rows to train on. With ``validation_fraction=None`` (no early stopping)
-    every row trains, and no random number is drawn.
+    ``validation_fraction`` of each class is held out, and at least
+    ``min_held_out`` rows, never leaving fewer than 2 rows to train on. With
+    ``validation_fraction=None`` (no early stopping) every row trains, and no
+    random number is drawn.
+
+    Examples
+    --------
+    >>> y_codes = np.array([0] * 20 + [1] * 5)
+    >>> _, held_out = validation_split(y_codes, 2, 0.1, np.random.default_rng(0))
+    >>> np.bincount(y_codes[held_out]).tolist()
+    [2]
+    >>> _, held_out = validation_split(y_codes, 2, 0.1, np.random.default_rng(0), 2)
+    >>> np.bincount(y_codes[held_out]).tolist()
+    [2, 2]
     """
     every_row = np.arange(len(y_codes))
     if validation_fraction is None:
@@ -73,10 +91,47 @@ def validation_split(
     held_out = []
     for c in range(n_classes):
         rows = rng.permutation(np.flatnonzero(y_codes == c))
-        n_val = min(int(validation_fraction * len(rows)), len(rows) - 2)
+        n_val = min(
+            max(int(validation_fraction * len(rows)), min_held_out), len(rows) - 2
+        )
         held_out.append(rows[: max(n_val, 0)])
     val_rows = np.sort(np.concatenate(held_out))
     return np.setdiff1d(every_row, val_rows), val_rows
+
+
+def _validation_score(
+    options: Options,
+    classes: np.ndarray,
+    y_codes: np.ndarray,
+    encoded: np.ndarray,
+    train_rows: np.ndarray,
+    val_rows: np.ndarray,
+    conditions: GenerationConditions,
+    layout: OutputLayout,
+    device: torch.device,
+    seed: int,
+) -> MMDScore | C2STScore | UtilityScore:
+    """The early-stopping score that ``options.validation_score`` names."""
+    held_out = (encoded[val_rows], y_codes[val_rows])
+    shared = (conditions, layout, options.noise_dim, device, seed)
+    if options.validation_score == "mmd":
+        return MMDScore(*held_out, *shared)
+    if options.validation_score == "c2st":
+        return C2STScore(*held_out, *shared)
+    # The rows fit_resample adds to each class of the whole table (imblearn's
+    # rule, as the estimator resolved it), scaled to the class's rows trained on.
+    strategy = check_sampling_strategy(
+        options.given["sampling_strategy"], classes[y_codes], "over-sampling"
+    )
+    counts = np.bincount(y_codes, minlength=len(classes))
+    trained = np.bincount(y_codes[train_rows], minlength=len(classes))
+    n_added = {
+        code: int(round(strategy.get(label, 0) * trained[code] / counts[code]))
+        for code, label in enumerate(classes)
+    }
+    return UtilityScore(
+        *held_out, encoded[train_rows], y_codes[train_rows], n_added, *shared
+    )
 
 
 class TabularDomain:
@@ -131,6 +186,7 @@ class TabularDomain:
         train_rows, val_rows = validation_split(
             y_codes, n_classes,
             options.validation_fraction if options.early_stopping else None, np_rng,
+            _MIN_HELD_OUT[options.validation_score],
         )
         epochs, steps_per_epoch = options.budget(len(train_rows))
         accounting = None
@@ -191,9 +247,9 @@ class TabularDomain:
         )
         early_stopping = None
         if val_rows.size:
-            score = ValidationScore(
-                encoded[val_rows], y_codes[val_rows], conditions, layout,
-                options.noise_dim, device, seed=seeds.integer("validation"),
+            score = _validation_score(
+                options, classes, y_codes, encoded, train_rows, val_rows, conditions,
+                layout, device, seeds.integer("validation"),
             )
             every = max(1, -(-_VALIDATION_STEPS // steps_per_epoch))
             early_stopping = EarlyStopping(score, every, options.n_iter_no_change)
