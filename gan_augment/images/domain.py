@@ -63,6 +63,8 @@ class ImageDomain:
              "its validation score is defined for tables"),
             ("dp_epsilon", options.privacy is not None,
              "differential privacy is implemented for tables"),
+            ("generator='anchored'", options.generator == "anchored",
+             "anchored generation is implemented for tables"),
         ):
             if on:
                 raise ValueError(

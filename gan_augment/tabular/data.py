@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 from torch import nn
@@ -9,6 +11,9 @@ from torch.nn.functional import cross_entropy
 
 from .conditions import ConditionBatch, ConditionSampler, GenerationConditions
 from .transformer import OutputLayout
+
+if TYPE_CHECKING:
+    from .anchors import AnchoredConditions
 
 __all__ = [
     "BANDWIDTH_ROWS",
@@ -87,6 +92,11 @@ class TabularBatches(EncodedRows):
         self.cond_dim = self.conditions.cond_dim
         self._n_categorical = len(n_categories)
 
+    @property
+    def generation(self) -> GenerationConditions:
+        """The conditions of generation after fitting on these rows."""
+        return self.conditions.generation
+
     def sample(
         self, n: int, generator: torch.Generator
     ) -> tuple[torch.Tensor, ConditionBatch]:
@@ -103,7 +113,7 @@ class TabularBatches(EncodedRows):
 def generate_encoded(
     generator: nn.Module,
     layout: OutputLayout,
-    conditions: GenerationConditions,
+    conditions: GenerationConditions | AnchoredConditions,
     class_index: int,
     n_rows: int,
     noise_dim: int,
@@ -158,7 +168,8 @@ class ValidationScore:
     encoded : ndarray of float32, shape (n_rows, layout.width)
         Held-out rows, encoded.
     y_codes : ndarray of int, shape (n_rows,)
-    conditions : GenerationConditions
+    conditions : GenerationConditions or AnchoredConditions
+        How the generated rows are conditioned: as after fitting.
     layout : OutputLayout
     noise_dim : int
     device : torch.device
@@ -169,7 +180,7 @@ class ValidationScore:
         self,
         encoded: np.ndarray,
         y_codes: np.ndarray,
-        conditions: GenerationConditions,
+        conditions: GenerationConditions | AnchoredConditions,
         layout: OutputLayout,
         noise_dim: int,
         device: torch.device,

@@ -24,6 +24,7 @@ from ..resampling import table_rows
 from ..schema import TableSchema, check_finite
 from ..seeding import Seeds
 from ..training import EarlyStopping, TrainingSetup
+from .anchors import AnchoredBatches
 from .data import TabularBatches, ValidationScore
 from .model import TabularModel
 from .networks import Discriminator, Generator, initialise
@@ -106,7 +107,7 @@ class TabularDomain:
 
     def check_options(self, options: Options, schema: TableSchema, n_rows: int) -> None:
         """Under differential privacy, refuse the options that would break the
-        guarantee, and a bad ``dp_domain``."""
+        guarantee (``generator="anchored"`` among them), and a bad ``dp_domain``."""
         if options.privacy is not None:
             from ..privacy.setup import check_private_options
 
@@ -155,12 +156,15 @@ class TabularDomain:
             encoded, category_codes = transformer.transform(continuous, categorical, np_rng)
             # Without a hold-out, a view: the encoded set is never copied.
             rows = train_rows if val_rows.size else slice(None)
-            source = TabularBatches(
+            data = (
                 encoded[rows], y_codes[rows], category_codes[rows], n_classes,
                 transformer.n_categories, transformer.layout_, device,
-                pack_size=options.pac,
             )
-            conditions = source.conditions.generation
+            if options.generator == "anchored":
+                source = AnchoredBatches(*data, continuous[rows], pack_size=options.pac)
+            else:
+                source = TabularBatches(*data, pack_size=options.pac)
+            conditions = source.generation
             class_weights = np.bincount(y_codes).astype(np.float64)
         layout = transformer.layout_
         logger.info(
@@ -209,7 +213,7 @@ class TabularDomain:
             privacy=accounting,
             description=(
                 f"{epochs} epochs x {steps_per_epoch} steps of {options.batch_size} rows, "
-                f"loss={options.loss}{noise}"
+                f"{options.generator} generator, loss={options.loss}{noise}"
             ),
         )
 
