@@ -162,7 +162,8 @@ class Options:
     """The parameters of one fit, with every ``"auto"`` resolved.
 
     Attributes mirror the estimator's parameters (``noise_dim`` is
-    ``embedding_dim``); ``loss`` is a name in :data:`gan_augment.losses.LOSSES`;
+    ``embedding_dim``; ``generator`` is the kind of generator, ``"conditional"``
+    or ``"anchored"``); ``loss`` is a name in :data:`gan_augment.losses.LOSSES`;
     ``privacy`` is None without ``dp_epsilon``. ``given`` keeps the user's
     parameters as they were, for the checks that need them (DP refuses some
     options the user set explicitly).
@@ -171,6 +172,7 @@ class Options:
     epochs: int | str
     batch_size: int
     noise_dim: int
+    generator: str
     generator_dims: tuple[int, ...]
     discriminator_dims: tuple[int, ...]
     learning_rate: float
@@ -281,6 +283,7 @@ def resolve(params: dict, defaults: DomainDefaults, n_rows: int = 0) -> Options:
         epochs=params["epochs"],
         batch_size=sizes.batch_size,
         noise_dim=sizes.noise_dim,
+        generator=params["generator"],
         generator_dims=sizes.generator_dims,
         discriminator_dims=sizes.discriminator_dims,
         learning_rate=params["learning_rate"],

@@ -119,6 +119,25 @@ class GANOversampler(BaseOverSampler):
         Size of the generator's noise vector. ``"auto"`` (tables): half the
         hidden width that ``"auto"`` gives the networks; 128 for images.
 
+    generator : {{"conditional", "anchored"}}, default="conditional"
+        Which generator to train (tables only). ``"conditional"`` is given
+        noise and the class (and, in training, a category), as in CTGAN.
+        ``"anchored"`` is also given a real training row of the class, its
+        *anchor*: the discriminator compares pairs (anchor, one of the anchor's
+        5 nearest rows of its class) with pairs (anchor, generated row), so the
+        generator learns to make rows that lie near the anchor and follow the
+        class's local shape, a learned form of SMOTE's interpolation (the idea
+        of DAGAN, Antoniou et al., 2017). Rows are then generated from anchors
+        drawn among the training rows of their class.
+
+        **An anchored model holds real rows.** It keeps its training rows
+        (encoded) as anchors, so the file that :meth:`save` writes and a
+        pickled estimator contain real data, and must not be shared as
+        synthetic data; what :meth:`sample`, :meth:`sample_dataset` and
+        :meth:`write_dataset` return are generated rows only. For the same
+        reason ``"anchored"`` is refused with ``dp_epsilon``; it is refused for
+        images too.
+
     generator_dims : tuple of int or "auto", default=(256, 256)
         Widths of the generator's residual layers. ``"auto"``: two layers of
         ``8 sqrt(n_rows)`` units, rounded to a power of two between 64 and 256.
@@ -390,6 +409,7 @@ class GANOversampler(BaseOverSampler):
         "epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "embedding_dim": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "generator": [StrOptions({"conditional", "anchored"})],
         "generator_dims": ["array-like", StrOptions({"auto"})],
         "discriminator_dims": ["array-like", StrOptions({"auto"})],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -433,6 +453,7 @@ class GANOversampler(BaseOverSampler):
         epochs="auto",
         batch_size=500,
         embedding_dim=128,
+        generator="conditional",
         generator_dims=(256, 256),
         discriminator_dims=(256, 256),
         learning_rate=2e-4,
@@ -472,6 +493,7 @@ class GANOversampler(BaseOverSampler):
         self.epochs = epochs
         self.batch_size = batch_size
         self.embedding_dim = embedding_dim
+        self.generator = generator
         self.generator_dims = generator_dims
         self.discriminator_dims = discriminator_dims
         self.learning_rate = learning_rate
@@ -768,7 +790,9 @@ class GANOversampler(BaseOverSampler):
         ``torch.load(weights_only=True)``) and JSON metadata: parameters, column
         schema, transformer state, classes, history and versions. Loading it
         never unpickles arbitrary objects, and a CUDA-trained model loads on a
-        CPU-only machine. The file is written atomically.
+        CPU-only machine. The file is written atomically. With
+        ``generator="anchored"`` it also holds the training rows (encoded)
+        that the generator is anchored on: real data.
 
         Parameters
         ----------

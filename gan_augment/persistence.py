@@ -10,7 +10,9 @@ A model file is a zip archive with two members:
     Values that JSON cannot hold exactly (tuples, bytes, arrays, dtypes,
     dictionaries with non-string keys) are written as small tagged objects.
 ``weights.pt``
-    the generator's state dict and the generation weights, written with
+    the generator's state dict and the generation weights (for
+    ``generator="anchored"``, the anchors instead: the encoded training rows
+    and their count per class, so such a file holds real rows), written with
     ``torch.save`` and read back with ``torch.load(weights_only=True)`` and a
     ``map_location``, so loading never unpickles arbitrary objects and a
     CUDA-trained model loads on a CPU-only machine.

@@ -127,6 +127,16 @@ def test_sampling_strategy_float(csv, tmp_path):
     assert counts == {"no": 160, "yes": 80}
 
 
+def test_anchored_generator(csv, tmp_path):
+    args = build_parser().parse_args(
+        "fit-resample in.csv --target y --out out.csv --generator anchored".split()
+    )
+    assert cli.estimator_params(args)["generator"] == "anchored"
+    assert run(csv, tmp_path / "out.csv", "--generator", "anchored") == 0
+    check_balanced(read(tmp_path / "out.csv"), pd.read_csv(csv))
+    assert run(csv, tmp_path / "bad.csv", "--generator", "smote") == 2
+
+
 def test_options_typed_by_default():
     """Every constructor parameter has an option, typed like its default."""
     args = build_parser().parse_args(

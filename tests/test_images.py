@@ -116,6 +116,7 @@ def test_integer_random_state_reproduces_fit_and_samples():
         (_images((8, 8), np.uint8), {"image_shape": (1, 9, 9)}, "does not match"),
         (_images((64,), np.float32), {"image_shape": (0, 8, 8)}, "positive"),
         (_images((8, 8), np.uint8), {"early_stopping": True}, "early_stopping"),
+        (_images((8, 8), np.uint8), {"generator": "anchored"}, "generator='anchored'"),
         (_images((8, 8), np.uint8), {"model": "tabular"}, "dim 3"),
         (_images((8, 8), np.bool_), {}, "integer or float"),
     ],

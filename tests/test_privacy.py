@@ -115,6 +115,7 @@ def test_dp_is_reproducible(frame):
         ({"loss": "wgan-gp"}, "gradient penalty"),
         ({"early_stopping": True}, "early_stopping"),
         ({"checkpoint_dir": "ckpt"}, "checkpoint_dir"),
+        ({"generator": "anchored"}, "generator='anchored'.*real training rows"),
         ({"dp_domain": {"zzz": (0, 1)}}, "not a column of X"),
         ({"dp_domain": {"a": (3, 1)}}, "low < high"),
         ({"dp_domain": {"a": (0, float("inf"))}}, "finite bounds"),

@@ -73,6 +73,9 @@ class ImageDomain:
             ("feature_matching", options.feature_matching > 0,
              "it matches the features of the tabular discriminator",
              "with feature_matching=0"),
+            ("generator='anchored'", options.generator == "anchored",
+             "anchored generation is implemented for tables",
+             "with generator='conditional'"),
         ):
             if on:
                 raise ValueError(

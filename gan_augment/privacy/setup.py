@@ -79,6 +79,13 @@ class PrivateData:
 
 def check_private_options(options: Options, schema: TableSchema, n_rows: int) -> None:
     """Refuse options that would break the DP guarantee, and a bad ``dp_domain``."""
+    if options.generator == "anchored":
+        raise ValueError(
+            "dp_epsilon cannot be combined with generator='anchored': an anchored "
+            "model keeps real training rows as its anchors, which no privacy "
+            "guarantee covers. Use generator='conditional' (the default) under "
+            "differential privacy."
+        )
     given = options.given
     breaking = {
         "early_stopping=True": options.early_stopping,

@@ -35,15 +35,20 @@ class ConditionBatch:
         Which categorical column was conditioned on (None without any).
     category : Tensor of int64, shape (batch,) or None
         Which category of that column.
+    slots : Tensor of int64, shape (batch,) or None
+        Where each row lies in the sampler's group order
+        (``ConditionSampler.group_rows[slots] == rows``); None from batch
+        sources without a group index.
     """
 
-    __slots__ = ("cond", "rows", "column", "category")
+    __slots__ = ("cond", "rows", "column", "category", "slots")
 
-    def __init__(self, cond, rows, column, category) -> None:
+    def __init__(self, cond, rows, column, category, slots=None) -> None:
         self.cond = cond
         self.rows = rows
         self.column = column
         self.category = category
+        self.slots = slots
 
 
 class GenerationConditions:
@@ -66,6 +71,11 @@ class GenerationConditions:
         self.n_classes = n_classes
         self.n_pairs = n_pairs
         self.weights = None if weights is None else weights.astype(np.float32)
+
+    @property
+    def cond_dim(self) -> int:
+        """Width of a condition vector: what the generator takes besides noise."""
+        return self.n_classes + self.n_pairs
 
     def sample(
         self,
@@ -97,6 +107,16 @@ class ConditionSampler:
     n_categories : list of int
         Number of categories of each categorical column.
     device : torch.device
+
+    Attributes
+    ----------
+    group_rows : Tensor of int64
+        Row indices sorted by group: ``(class, column, category)`` with
+        categorical columns (each row once per column), the class without.
+    group_start, group_size : Tensor of int64, shape (n_groups,)
+        Where each group's rows start in ``group_rows``, and how many there are.
+    generation : GenerationConditions
+        The conditions of generation after fitting.
 
     Examples
     --------
@@ -153,11 +173,11 @@ class ConditionSampler:
 
         order = np.argsort(keys, kind="stable")
         flat_counts = counts.ravel()
-        self._group_rows = torch.as_tensor(rows[order], device=device)
-        self._group_start = torch.as_tensor(
+        self.group_rows = torch.as_tensor(rows[order], device=device)
+        self.group_start = torch.as_tensor(
             np.cumsum(flat_counts) - flat_counts, device=device
         )
-        self._group_size = torch.as_tensor(flat_counts, device=device)
+        self.group_size = torch.as_tensor(flat_counts, device=device)
         self._train_w = self._as_tensor(train_w)
         self.generation = GenerationConditions(n_classes, self.n_pairs, generate_w)
 
@@ -194,10 +214,10 @@ class ConditionSampler:
             column = self._pair_column[pair]
             category = pair - self._pair_offset[pair]
         u = torch.rand(n, generator=generator, device=self.device)
-        size = self._group_size[group]
+        size = self.group_size[group]
         offset = (u * size).long().clamp_max(size - 1)
-        rows = self._group_rows[self._group_start[group] + offset]
-        return ConditionBatch(cond, rows, column, category)
+        slots = self.group_start[group] + offset
+        return ConditionBatch(cond, self.group_rows[slots], column, category, slots)
 
     def sample_train(
         self, n: int, generator: torch.Generator, pack_size: int = 1

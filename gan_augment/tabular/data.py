@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 from torch import nn
@@ -10,6 +12,9 @@ from torch.nn.functional import cross_entropy
 from .auxiliary import AuxiliaryClassifier
 from .conditions import ConditionBatch, ConditionSampler, GenerationConditions
 from .transformer import OutputLayout
+
+if TYPE_CHECKING:
+    from .anchors import AnchoredConditions
 
 __all__ = ["EncodedRows", "TabularBatches", "generate_encoded"]
 
@@ -92,6 +97,11 @@ class TabularBatches(EncodedRows):
         self.cond_dim = self.conditions.cond_dim
         self._n_categorical = len(n_categories)
 
+    @property
+    def generation(self) -> GenerationConditions:
+        """The conditions of generation after fitting on these rows."""
+        return self.conditions.generation
+
     def sample(
         self, n: int, generator: torch.Generator
     ) -> tuple[torch.Tensor, ConditionBatch]:
@@ -108,7 +118,7 @@ class TabularBatches(EncodedRows):
 def generate_encoded(
     generator: nn.Module,
     layout: OutputLayout,
-    conditions: GenerationConditions,
+    conditions: GenerationConditions | AnchoredConditions,
     class_index: int,
     n_rows: int,
     noise_dim: int,

@@ -25,6 +25,7 @@ from ..resampling import table_rows
 from ..schema import TableSchema, check_finite
 from ..seeding import Seeds
 from ..training import EarlyStopping, TrainingSetup
+from .anchors import AnchoredBatches
 from .auxiliary import fit_auxiliary
 from .conditions import GenerationConditions
 from .data import TabularBatches
@@ -162,7 +163,7 @@ class TabularDomain:
 
     def check_options(self, options: Options, schema: TableSchema, n_rows: int) -> None:
         """Under differential privacy, refuse the options that would break the
-        guarantee, and a bad ``dp_domain``."""
+        guarantee (``generator="anchored"`` among them), and a bad ``dp_domain``."""
         if options.privacy is not None:
             from ..privacy.setup import check_private_options
 
@@ -218,13 +219,18 @@ class TabularDomain:
                     torch.as_tensor(encoded[rows], device=device), y_codes[rows],
                     n_classes, rng,
                 )
-            source = TabularBatches(
+            data = (
                 encoded[rows], y_codes[rows], category_codes[rows], n_classes,
                 transformer.n_categories, transformer.layout_, device,
-                pack_size=options.pac, auxiliary=auxiliary,
-                auxiliary_weight=options.classifier_weight,
             )
-            conditions = source.conditions.generation
+            terms = dict(auxiliary=auxiliary, auxiliary_weight=options.classifier_weight)
+            if options.generator == "anchored":
+                source = AnchoredBatches(
+                    *data, continuous[rows], pack_size=options.pac, **terms
+                )
+            else:
+                source = TabularBatches(*data, pack_size=options.pac, **terms)
+            conditions = source.generation
             class_weights = np.bincount(y_codes).astype(np.float64)
         layout = transformer.layout_
         logger.info(
@@ -273,7 +279,7 @@ class TabularDomain:
             privacy=accounting,
             description=(
                 f"{epochs} epochs x {steps_per_epoch} steps of {options.batch_size} rows, "
-                f"loss={options.loss}{noise}"
+                f"{options.generator} generator, loss={options.loss}{noise}"
             ),
         )
 

@@ -9,6 +9,7 @@ import torch
 
 from ..fitted import FittedModel
 from ..schema import TableSchema
+from .anchors import AnchoredConditions
 from .conditions import GenerationConditions
 from .data import generate_encoded
 from .networks import Generator
@@ -29,14 +30,16 @@ class TabularModel(FittedModel):
         The user's table: container, columns, dtypes, categorical mask.
     transformer : TabularTransformer
         Encodes rows for the GAN and decodes generated ones.
-    conditions : GenerationConditions
+    conditions : GenerationConditions or AnchoredConditions
         The condition vectors of generation (categories by their frequency
-        within the class).
+        within the class). For ``generator="anchored"``, they hold the
+        encoded training rows the generator is anchored on: such a model
+        holds real rows.
     """
 
     schema: TableSchema
     transformer: TabularTransformer
-    conditions: GenerationConditions
+    conditions: GenerationConditions | AnchoredConditions
 
     @property
     def columns(self) -> list:
@@ -76,7 +79,9 @@ class TabularModel(FittedModel):
 
     def _state(self) -> tuple[dict, dict]:
         tensors = {}
-        if self.conditions.weights is not None:
+        if isinstance(self.conditions, AnchoredConditions):
+            tensors.update(self.conditions.state())
+        elif self.conditions.weights is not None:
             tensors["generation_weights"] = torch.as_tensor(self.conditions.weights)
         fitted = {
             "schema": self.schema.get_state(),
@@ -88,7 +93,10 @@ class TabularModel(FittedModel):
 
     @classmethod
     def _from_state(cls, fitted, tensors, params, device, class_weights) -> TabularModel:
-        unexpected = sorted(set(tensors) - {"generator", "generation_weights"})
+        # Files written before anchored generation existed have no such parameter.
+        anchored = params.get("generator", "conditional") == "anchored"
+        own = {"anchors", "anchor_counts"} if anchored else {"generation_weights"}
+        unexpected = sorted(set(tensors) - {"generator"} - own)
         if unexpected:
             raise ValueError(f"weights.pt holds unexpected entries {unexpected}")
         classes = fitted["classes_"]
@@ -113,6 +121,37 @@ class TabularModel(FittedModel):
                 "the schema's continuous and categorical columns do not match the "
                 "transformer's"
             )
+        if anchored:
+            conditions = AnchoredConditions.from_state(
+                tensors, n_classes, n_pairs, transformer.layout_
+            )
+        else:
+            conditions = cls._generation_conditions(tensors, n_classes, n_pairs)
+        hidden = tuple(params["generator_dims"])
+        state = tensors["generator"]
+        # Every hidden layer has tensors in the file: this bounds the layers to
+        # build before the architecture is even made.
+        if isinstance(state, dict) and len(hidden) > len(state):
+            raise ValueError(
+                f"generator_dims has {len(hidden)} layers; the file's generator has "
+                "fewer tensors"
+            )
+        embedding_dim = params["embedding_dim"]
+        width = transformer.layout_.width
+        generator = cls._load_generator(
+            lambda: Generator(embedding_dim + conditions.cond_dim, hidden, width),
+            state,
+            device,
+        )
+        return cls(
+            generator, embedding_dim, classes, class_weights, schema, transformer, conditions
+        )
+
+    @staticmethod
+    def _generation_conditions(
+        tensors: dict, n_classes: int, n_pairs: int
+    ) -> GenerationConditions:
+        """The conditional generator's conditions, from its category weights."""
         generation = tensors.get("generation_weights")
         if generation is not None:
             generation = generation.cpu().numpy()
@@ -127,23 +166,4 @@ class TabularModel(FittedModel):
                 )
         elif n_pairs:
             raise ValueError("the entry 'generation_weights' is missing from weights.pt")
-        conditions = GenerationConditions(n_classes, n_pairs, generation)
-        hidden = tuple(params["generator_dims"])
-        state = tensors["generator"]
-        # Every hidden layer has tensors in the file: this bounds the layers to
-        # build before the architecture is even made.
-        if isinstance(state, dict) and len(hidden) > len(state):
-            raise ValueError(
-                f"generator_dims has {len(hidden)} layers; the file's generator has "
-                "fewer tensors"
-            )
-        embedding_dim = params["embedding_dim"]
-        width = transformer.layout_.width
-        generator = cls._load_generator(
-            lambda: Generator(embedding_dim + n_classes + n_pairs, hidden, width),
-            state,
-            device,
-        )
-        return cls(
-            generator, embedding_dim, classes, class_weights, schema, transformer, conditions
-        )
+        return GenerationConditions(n_classes, n_pairs, generation)
