@@ -15,7 +15,7 @@ pytest.importorskip(
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 EXPECTED = {
-    "quickstart.py": ["yeast4: 1484 rows", "GANOversampler"],
+    "quickstart.py": ["ecoli3: 336 rows", "GANOversampler", "GAN rows only"],
     "pipeline_cross_validation.py": ["ecoli1: 336 rows", "GANOversampler"],
     "grid_search.py": ["best: {'gan__loss'"],
     "mixed_dataframe.py": ["dtypes kept: True", "categories unseen in training: 0"],
