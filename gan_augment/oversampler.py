@@ -311,12 +311,16 @@ class GANOversampler(BaseOverSampler):
         a prototype of their own. 0 turns it off. Not under differential
         privacy (the classifier reads the real rows without noise).
 
-    feature_matching : float, default=0.0
+    feature_matching : float or "auto", default="auto"
         Tables: weight of feature matching (Salimans et al. 2016) in the
         generator's objective: the squared distance between the mean
         discriminator features (its last hidden layer) of the batch's real
         packs and of its generated packs, a remedy for mode collapse. 0 turns it
-        off. Not under differential privacy.
+        off. ``"auto"`` is 1.0, or 0 under differential privacy (it passes real
+        rows' features to the generator without noise) and for images; a
+        weight above 0 is refused there. On the quality benchmark's screen it
+        lifted the generated rows alone from below SMOTE to level with it, for
+        1.2x the fit time (see the benchmarks guide).
 
     n_jobs : int or None, default=None
         Threads that torch and the BLAS libraries use while fitting and
@@ -440,7 +444,7 @@ class GANOversampler(BaseOverSampler):
         "filter_candidates": [Interval(Real, 1, None, closed="left")],
         "interpolation": [Interval(Real, 0, 1, closed="both")],
         "classifier_weight": [Interval(Real, 0, None, closed="left")],
-        "feature_matching": [Interval(Real, 0, None, closed="left")],
+        "feature_matching": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "n_jobs": [Integral, None],
     }
 
@@ -484,7 +488,7 @@ class GANOversampler(BaseOverSampler):
         filter_candidates=2.0,
         interpolation=0.5,
         classifier_weight=0.0,
-        feature_matching=0.0,
+        feature_matching="auto",
         n_jobs=None,
     ):
         super().__init__(sampling_strategy=sampling_strategy)

@@ -75,6 +75,18 @@ def test_a_fit_with_feature_matching_trains_otherwise(fast):
     from gan_augment import GANOversampler
 
     X, y = make_classification(n_samples=200, weights=[0.85], random_state=0)
-    plain = GANOversampler(**fast, random_state=0).fit(X, y)
+    plain = GANOversampler(**fast, random_state=0, feature_matching=0.0).fit(X, y)
     matched = GANOversampler(**fast, random_state=0, feature_matching=1.0).fit(X, y)
+    auto = GANOversampler(**fast, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(auto.history_, matched.history_)
     assert not np.allclose(plain.history_["generator_loss"], matched.history_["generator_loss"])
+
+
+def test_auto_feature_matching_is_off_under_privacy_and_for_images():
+    from gan_augment import GANOversampler
+    from gan_augment.options import IMAGE, TABULAR, resolve
+
+    params = GANOversampler().get_params()
+    assert resolve(params, TABULAR).feature_matching == 1.0
+    assert resolve({**params, "dp_epsilon": 1.0}, TABULAR).feature_matching == 0.0
+    assert resolve(params, IMAGE).feature_matching == 0.0
