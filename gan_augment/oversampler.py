@@ -300,8 +300,8 @@ class GANOversampler(BaseOverSampler):
         GAN; the rest is generated. 1.0 is plain SMOTE(NC/N).
 
     classifier_weight : float, default=0.0
-        Tables: weight of an auxiliary classifier loss in the generator's
-        objective (AC-GAN, Odena et al. 2017; clipped as Engelmann & Lessmann
+        Weight of an auxiliary classifier loss in the generator's objective
+        (tables only; AC-GAN, Odena et al. 2017; clipped as Engelmann & Lessmann
         2021 advise so that it cannot dominate). Before training, a small
         classifier is fitted on the real rows (class-balanced); the generator is
         then penalised, for each row it makes for class ``c``, by
@@ -312,8 +312,8 @@ class GANOversampler(BaseOverSampler):
         privacy (the classifier reads the real rows without noise).
 
     feature_matching : float or "auto", default="auto"
-        Tables: weight of feature matching (Salimans et al. 2016) in the
-        generator's objective: the squared distance between the mean
+        Weight of feature matching (Salimans et al., 2016) in the generator's
+        objective (tables only): the squared distance between the mean
         discriminator features (its last hidden layer) of the batch's real
         packs and of its generated packs, a remedy for mode collapse. 0 turns it
         off. ``"auto"`` is 1.0, or 0 under differential privacy (it passes real
