@@ -14,7 +14,8 @@ decide the score), and figures vary by machine (CPU kernels differ) well
 within that spread.
 
 Run it with ``python examples/quickstart.py`` (a few minutes on 2 cores: 20
-GAN fits); ``--repeats`` and ``--folds`` change the protocol.
+GAN fits); ``--repeats`` and ``--folds`` change the protocol, ``--epochs`` the
+GAN's training length (default ``"auto"``).
 """
 
 from __future__ import annotations
@@ -38,7 +39,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="none, SMOTE and GANOversampler on ecoli3")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--epochs", default="auto",
+                        help="GANOversampler's epochs (the test suite's short run passes a few)")
     args = parser.parse_args()
+    epochs = args.epochs if args.epochs == "auto" else int(args.epochs)
     data = imbd.load_ecoli3(encode=False)
     X, y = data["data"], data["target"].astype(int)
     cv = RepeatedStratifiedKFold(n_splits=args.folds, n_repeats=args.repeats, random_state=0)
@@ -51,8 +55,9 @@ def main() -> None:
     for name, sampler in [
         ("none", None),
         ("SMOTE", SMOTE(random_state=0)),
-        ("GANOversampler", GANOversampler(random_state=0, n_jobs=-1)),
-        ("GAN rows only", GANOversampler(interpolation=0.0, random_state=0, n_jobs=-1)),
+        ("GANOversampler", GANOversampler(epochs=epochs, random_state=0, n_jobs=-1)),
+        ("GAN rows only",
+         GANOversampler(interpolation=0.0, epochs=epochs, random_state=0, n_jobs=-1)),
     ]:
         steps = [StandardScaler()] + ([sampler] if sampler else [])
         model = make_pipeline(*steps, LogisticRegression(max_iter=1000))

@@ -16,7 +16,7 @@ pytest.importorskip(
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 #: Arguments that keep an example's run short in the suite (what it prints is
 #: checked, not its figures).
-ARGS = {"quickstart.py": ["--repeats", "1", "--folds", "3"]}
+ARGS = {"quickstart.py": ["--repeats", "1", "--folds", "2", "--epochs", "5"]}
 EXPECTED = {
     "quickstart.py": ["ecoli3: 336 rows", "GANOversampler", "GAN rows only"],
     "pipeline_cross_validation.py": ["ecoli1: 336 rows", "GANOversampler"],
