@@ -110,19 +110,13 @@ def gradient_penalty(
     return ((norms - 1) ** 2).mean()
 
 
-def feature_matching(
-    discriminator: torch.nn.Module,
-    real: torch.Tensor,
-    fake: torch.Tensor,
-    cond: torch.Tensor,
-) -> torch.Tensor:
+def feature_matching(real_features: torch.Tensor, fake_features: torch.Tensor) -> torch.Tensor:
     """Feature matching (Salimans et al. 2016): ``||E f(x) - E f(G(z))||^2``.
 
-    ``f`` is the discriminator's last hidden layer (its ``features`` method);
-    the real rows' features are a fixed target, so only the generator's
-    gradient flows. Real and generated rows share the conditions ``cond``, so
-    both means are over the same mix of classes.
+    ``f`` is the discriminator's last hidden layer (its ``features`` method),
+    one row per pack; the real rows' features are a fixed target (detached),
+    so only the generator's gradient flows. Real and generated rows share
+    their conditions, so both means are over the same mix of classes.
     """
-    with torch.no_grad():
-        target = discriminator.features(real, cond).mean(dim=0)
-    return ((discriminator.features(fake, cond).mean(dim=0) - target) ** 2).sum()
+    target = real_features.detach().mean(dim=0)
+    return ((fake_features.mean(dim=0) - target) ** 2).sum()

@@ -161,15 +161,26 @@ class _Trainer:
             batch = self.source.sample_conditions(b, self.rng)
             raw, fake = self._fake(batch.cond)
         with self._public_pass():
-            fake_scores = self.d(fake, batch.cond)
-            loss_g = loss.generator(fake_scores) + self.source.condition_loss(raw, fake, batch)
             if config.feature_matching:
-                # The last critic step's real rows share the generator step's
-                # conditions (feature matching is refused under DP, which draws
-                # its own).
-                loss_g = loss_g + config.feature_matching * feature_matching(
-                    self.d, real, fake, batch.cond
+                # One pass over the generated packs gives their features and
+                # scores. The last critic step's real rows share the generator
+                # step's conditions (feature matching is refused under DP,
+                # which draws its own).
+                fake_features = self.d.features(fake, batch.cond)
+                fake_scores = self.d.score(fake_features, batch.cond)
+                with torch.no_grad():
+                    real_features = self.d.features(real, batch.cond)
+                matching = config.feature_matching * feature_matching(
+                    real_features, fake_features
                 )
+            else:
+                fake_scores = self.d(fake, batch.cond)
+                matching = 0.0
+            loss_g = (
+                loss.generator(fake_scores)
+                + self.source.condition_loss(raw, fake, batch)
+                + matching
+            )
             self.opt_g.zero_grad(set_to_none=True)
             with self._backward_context():
                 loss_g.backward()

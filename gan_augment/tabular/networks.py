@@ -100,7 +100,11 @@ class Discriminator(nn.Module):
         return self.body(x.reshape(-1, self.pac * x.shape[1]))
 
     def forward(self, rows: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        features = self.features(rows, cond)
+        return self.score(self.features(rows, cond), cond)
+
+    def score(self, features: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """One score per pack from its :meth:`features`: ``forward`` in two
+        parts, so that feature matching and the score share one pass."""
         pack_class = cond[:: self.pac, : self.n_classes]
         projection = (self.embed(pack_class) * features).sum(dim=1)
         return self.head(features).squeeze(1) + projection
