@@ -195,6 +195,9 @@ def _add_estimator_options(parser: argparse.ArgumentParser) -> None:
             item = type(default[0]) if default else str
             parse = _number(item, False) if item in (int, float) else str
             kwargs.update(nargs="+", type=parse, metavar=item.__name__.upper())
+        elif "array-like" in constraints:
+            # A sequence, or one of its string options ('auto'): one value or more.
+            kwargs.update(nargs="+", type=_scalar(allow_none), metavar="VALUE")
         elif isinstance(default, (int, float)):
             kwargs.update(type=_number(type(default), allow_none),
                           metavar=type(default).__name__.upper())
@@ -213,7 +216,11 @@ def estimator_params(args: argparse.Namespace) -> dict[str, Any]:
         if name in OWN_OPTIONS or not hasattr(args, name):
             continue
         value = getattr(args, name)
-        params[name] = tuple(value) if isinstance(default, tuple) else value
+        if isinstance(value, list):
+            # One string ('auto', 'none' read as None) stands for itself.
+            single = len(value) == 1 and (value[0] is None or isinstance(value[0], str))
+            value = value[0] if single else tuple(value)
+        params[name] = value
     return params
 
 

@@ -124,7 +124,7 @@ class FittedModel:
             raise ValueError(
                 f"class_weights is not one non-negative number per class: {weights!r}"
             )
-        # "auto" sizes were resolved for the training data, and saved; files
+        # "auto" and "data" sizes were resolved for the training data, and saved; files
         # written before sizes could be "auto" have none.
         architecture = _checked_architecture(fitted.get("architecture", {}))
         params = {
@@ -199,7 +199,8 @@ class FittedModel:
 
 
 def _is_auto(value: Any) -> bool:
-    return isinstance(value, str) and value == "auto"
+    """Whether a size parameter was resolved at fit time ("auto" or "data")."""
+    return isinstance(value, str) and value in ("auto", "data")
 
 
 def _checked_architecture(architecture: Any) -> dict:

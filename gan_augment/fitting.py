@@ -286,7 +286,8 @@ def fit_model(
     )
     logger.info("Training on %s: %s.", device, setup.description)
     start = time.perf_counter()
-    result = train(setup.generator, setup.discriminator, setup.source, config, setup.rng)
+    run = train if setup.trainer is None else setup.trainer
+    result = run(setup.generator, setup.discriminator, setup.source, config, setup.rng)
     logger.info(
         "Trained %d epochs in %.1f s.", result.epochs_done, time.perf_counter() - start
     )

@@ -28,12 +28,17 @@ __all__ = [
     "DomainDefaults",
     "Options",
     "PrivacyParams",
+    "SIZE_RULES",
     "capacity",
     "check_class_counts",
     "check_n_samples",
+    "refuse_unavailable",
     "resolve",
     "resolved_loss",
 ]
+
+#: The strings a size parameter may take: the domain's default, or the data's rule.
+SIZE_RULES = {"auto", "data"}
 
 # Classes to over-sample with fewer rows than this get a SmallClassWarning.
 SMALL_CLASS_ROWS = 10
@@ -56,9 +61,12 @@ class Capacity:
     discriminator_dims: tuple[int, ...]
 
 
-#: What ``"auto"`` meant before the sizes followed the data (CTGAN's sizes),
-#: and what it still means for images.
-FIXED_CAPACITY = Capacity(500, 128, (256, 256), (256, 256))
+#: CTGAN's sizes: what ``"auto"`` means for tables (on issue 13's screen they
+#: ranked above the sizes from the data once feature matching was on).
+CTGAN_CAPACITY = Capacity(500, 128, (256, 256), (256, 256))
+#: Images: the batch and noise of the image benchmark (docs/images.md); the
+#: image networks are sized by ``conv_width``.
+IMAGE_CAPACITY = Capacity(64, 64, (), ())
 
 
 def capacity(n_rows: int, pac: int) -> Capacity:
@@ -102,11 +110,15 @@ class DomainDefaults:
     auto_epochs, auto_min_steps, auto_max_steps : int
         ``epochs="auto"``: this many epochs' worth of generator steps, within
         these bounds, rounded up to whole epochs.
-    sizes_from_data : bool
-        Whether ``"auto"`` sizes follow :func:`capacity`; if not, they are
-        :data:`FIXED_CAPACITY`'s.
+    sizes : Capacity
+        What ``"auto"`` sizes are (``"data"`` sizes follow :func:`capacity`);
+        the batch is rounded down to a multiple of ``pac``.
     feature_matching : float
         ``feature_matching="auto"`` without differential privacy.
+    generator : str
+        ``generator="auto"``: the kind of generator.
+    augment : tuple of str
+        ``augment="auto"``: the discriminator's augmentation policy (none: ``()``).
     """
 
     n_critic: int
@@ -115,8 +127,10 @@ class DomainDefaults:
     auto_epochs: int
     auto_min_steps: int
     auto_max_steps: int
-    sizes_from_data: bool
+    sizes: Capacity
     feature_matching: float
+    generator: str = "conditional"
+    augment: tuple[str, ...] = ()
 
 
 # Tables: 100 epochs' worth of generator steps, kept between these bounds so
@@ -130,17 +144,19 @@ class DomainDefaults:
 # the sizes from the data ranked below them once feature matching was on.
 TABULAR = DomainDefaults(
     n_critic=1, packs_rows=True, betas=(0.5, 0.9),
-    auto_epochs=100, auto_min_steps=300, auto_max_steps=3000, sizes_from_data=True,
+    auto_epochs=100, auto_min_steps=300, auto_max_steps=3000, sizes=CTGAN_CAPACITY,
     feature_matching=1.0,
 )
-# Images keep version 0.1's budget, which docs/images.md measured. n_critic:
-# with 1, the DCGAN collapsed to nearly one image per class on 8x8 digits
-# (generated pixel spread 0.2 of the real one after 1,000 steps); with 5, 0.85
-# after 500 steps (docs/images.md). Adam's betas are DCGAN's (Radford et al.,
-# 2016); PacGAN packs rows of a table, while each image is judged on its own.
+# Images: 20 epochs' worth of steps, between 500 and 1,000, so that a default
+# fit of 5,000 28x28 images takes under 5 minutes on 2 cores (docs/images.md).
+# n_critic: with 1, the DCGAN collapsed to nearly one image per class on 8x8
+# digits (generated pixel spread 0.2 of the real one after 1,000 steps, 0.12
+# with augmentation); with 5, 0.85 after 500 steps (docs/images.md). Adam's
+# betas are DCGAN's (Radford et al., 2016); PacGAN packs rows of a table,
+# while each image is judged on its own.
 IMAGE = DomainDefaults(
     n_critic=5, packs_rows=False, betas=(0.5, 0.999),
-    auto_epochs=300, auto_min_steps=1000, auto_max_steps=3000, sizes_from_data=False,
+    auto_epochs=20, auto_min_steps=500, auto_max_steps=1000, sizes=IMAGE_CAPACITY,
     feature_matching=0.0,
 )
 
@@ -210,6 +226,11 @@ class Options:
     defaults: DomainDefaults
     given: dict
 
+    augment: tuple[str, ...] = ()
+    augment_strength: float | str = "adaptive"
+    pretrain: str | None = None
+    image_conditioning: str = "embedding"
+
     def budget(self, n_rows: int) -> tuple[int, int]:
         """``(epochs, steps_per_epoch)`` for ``n_rows`` training rows.
 
@@ -240,7 +261,7 @@ def resolved_loss(params: dict) -> str:
 def _check_dims(params: dict) -> None:
     for name in ("generator_dims", "discriminator_dims"):
         dims = params[name]
-        if isinstance(dims, str) and dims == "auto":
+        if isinstance(dims, str) and dims in ("auto", "data"):
             continue
         if isinstance(dims, str) or not all(
             isinstance(d, Integral) and not isinstance(d, bool) and d > 0 for d in dims
@@ -255,8 +276,25 @@ def _feature_matching(params: dict, defaults: DomainDefaults, private: bool) -> 
     return 0.0 if private else defaults.feature_matching
 
 
+def _augment(params: dict, defaults: DomainDefaults) -> tuple[str, ...]:
+    """The augmentation policy: ``"auto"`` the domain's, None none."""
+    from .images.augment import parse_policy
+
+    if params["augment"] is None:
+        return ()
+    if params["augment"] == "auto":
+        return defaults.augment
+    return parse_policy(params["augment"])
+
+
 def _sizes(params: dict, defaults: DomainDefaults, n_rows: int, pac: int) -> Capacity:
-    rule = capacity(n_rows, pac) if defaults.sizes_from_data else FIXED_CAPACITY
+    """The sizes: ``"auto"`` the domain's, ``"data"`` :func:`capacity`'s, else as given."""
+    auto = defaults.sizes
+    auto = Capacity(
+        max(pac, auto.batch_size // pac * pac), auto.noise_dim,
+        auto.generator_dims, auto.discriminator_dims,
+    )
+    rules = {"auto": auto, "data": capacity(n_rows, pac) if defaults.packs_rows else auto}
     given = {
         "batch_size": params["batch_size"],
         "noise_dim": params["embedding_dim"],
@@ -264,7 +302,7 @@ def _sizes(params: dict, defaults: DomainDefaults, n_rows: int, pac: int) -> Cap
         "discriminator_dims": params["discriminator_dims"],
     }
     return Capacity(**{
-        name: getattr(rule, name) if isinstance(value, str) and value == "auto"
+        name: getattr(rules[value], name) if isinstance(value, str)
         else (tuple(value) if name.endswith("dims") else value)
         for name, value in given.items()
     })
@@ -298,7 +336,7 @@ def resolve(params: dict, defaults: DomainDefaults, n_rows: int = 0) -> Options:
         epochs=params["epochs"],
         batch_size=sizes.batch_size,
         noise_dim=sizes.noise_dim,
-        generator=params["generator"],
+        generator=defaults.generator if params["generator"] == "auto" else params["generator"],
         generator_dims=sizes.generator_dims,
         discriminator_dims=sizes.discriminator_dims,
         learning_rate=params["learning_rate"],
@@ -327,7 +365,22 @@ def resolve(params: dict, defaults: DomainDefaults, n_rows: int = 0) -> Options:
         privacy=privacy,
         defaults=defaults,
         given=dict(params),
+        augment=_augment(params, defaults),
+        augment_strength=params["augment_strength"],
+        pretrain=params["pretrain"],
+        image_conditioning=params["image_conditioning"],
     )
+
+
+def refuse_unavailable(domain: str, refusals) -> None:
+    """Raise a ValueError for the first option a domain cannot honour.
+
+    ``refusals``: ``(name, on, reason, fix)`` tuples; the message reads
+    "{name} is not available for {domain}: {reason}. Fit {domain} {fix}."
+    """
+    for name, on, reason, fix in refusals:
+        if on:
+            raise ValueError(f"{name} is not available for {domain}: {reason}. Fit {domain} {fix}.")
 
 
 def check_class_counts(y: np.ndarray, sampling_strategy: dict) -> None:

@@ -32,7 +32,7 @@ from .device import resolve_device
 from .domains import Domain, choose_domain
 from .fitting import fit_model
 from .losses import LOSSES
-from .options import Options, check_class_counts, check_n_samples, resolve, resolved_loss
+from .options import SIZE_RULES, Options, check_class_counts, check_n_samples, resolve, resolved_loss
 from .resampling import append_rows
 from .seeding import Seeds
 from .threads import limited_threads
@@ -109,18 +109,28 @@ class GANOversampler(BaseOverSampler):
         a 5,000-row one 1,000 and a 50,000-row one 3,000. Version 0.1 trained
         at least 1,000 steps; the benchmarks guide compares the two budgets.
 
-    batch_size : int or "auto", default=500
-        Rows per step. Must be a multiple of ``pac``. ``"auto"`` (tables): half
-        the training rows, a multiple of ``pac`` between ``2 pac`` and 500, so
-        the batch never exceeds the data (:func:`gan_augment.options.capacity`);
-        500 for images.
+    batch_size : int, "auto" or "data", default="auto"
+        Rows per step. Must be a multiple of ``pac``. ``"auto"``: 500 for
+        tables (CTGAN's, rounded down to a multiple of ``pac``), 64 for images
+        (see the images guide). ``"data"`` (tables): half the training rows, a
+        multiple of ``pac`` between ``2 pac`` and 500, so the batch never
+        exceeds the data (:func:`gan_augment.options.capacity`).
 
-    embedding_dim : int or "auto", default=128
-        Size of the generator's noise vector. ``"auto"`` (tables): half the
-        hidden width that ``"auto"`` gives the networks; 128 for images.
+    embedding_dim : int, "auto" or "data", default="auto"
+        Size of the generator's noise vector (for ``generator="latent"``, of
+        the autoencoder's codes). ``"auto"``: 128 for tables, 64 for images.
+        ``"data"`` (tables): half the hidden width that ``"data"`` gives the
+        networks.
 
-    generator : {{"conditional", "anchored"}}, default="conditional"
-        Which generator to train (tables only). ``"conditional"`` is given
+    generator : {{"auto", "conditional", "anchored", "latent"}}, default="auto"
+        Which generator to train. ``"auto"``: ``"conditional"`` for tables and
+        images. ``"latent"`` (images only): no adversary; an autoencoder is
+        trained on all classes (the decoder given the class), and new images of
+        a class are decoded from points between the codes of a training image
+        and of one of its 5 nearest neighbours in the class (DeepSMOTE, Dablain
+        et al., 2022). Like ``"anchored"``, a latent model holds an encoding of
+        every training image, so its file is not synthetic data.
+        ``"conditional"`` is given
         noise and the class (and, in training, a category), as in CTGAN.
         ``"anchored"`` is also given a real training row of the class, its
         *anchor*: the discriminator compares pairs (anchor, one of the anchor's
@@ -138,13 +148,14 @@ class GANOversampler(BaseOverSampler):
         reason ``"anchored"`` is refused with ``dp_epsilon``; it is refused for
         images too.
 
-    generator_dims : tuple of int or "auto", default=(256, 256)
-        Widths of the generator's residual layers. ``"auto"``: two layers of
-        ``8 sqrt(n_rows)`` units, rounded to a power of two between 64 and 256.
+    generator_dims : tuple of int, "auto" or "data", default="auto"
+        Widths of the generator's residual layers (tables). ``"auto"``:
+        (256, 256), CTGAN's. ``"data"``: two layers of ``8 sqrt(n_rows)``
+        units, rounded to a power of two between 64 and 256.
 
-    discriminator_dims : tuple of int or "auto", default=(256, 256)
-        Widths of the discriminator's hidden layers; ``"auto"`` as for the
-        generator.
+    discriminator_dims : tuple of int, "auto" or "data", default="auto"
+        Widths of the discriminator's hidden layers; ``"auto"`` and ``"data"``
+        as for the generator.
 
     learning_rate : float, default=2e-4
         Adam learning rate of both networks (betas are (0.5, 0.9) for tables,
@@ -270,7 +281,7 @@ class GANOversampler(BaseOverSampler):
         in a 2-D ``X`` whose rows are flattened images, e.g. inside an
         imblearn Pipeline. None for tables and for 3-D/4-D ``X``.
 
-    conv_width : int, default=64
+    conv_width : int, default=32
         Images only: channels of the discriminator's first and the
         generator's last hidden layer; they double at each layer towards 4x4.
 
@@ -281,6 +292,29 @@ class GANOversampler(BaseOverSampler):
     minibatch_std : bool, default=False
         Images only: give the discriminator the batch's feature standard
         deviation (Karras et al., 2018) to penalise generators without variety.
+
+    augment : str, "auto" or None, default="auto"
+        Images only: differentiable augmentation of every image the
+        discriminator scores, real and generated alike (DiffAugment, Zhao et
+        al. 2020): transforms among ``"translation"``, ``"cutout"`` and
+        ``"colour"``, separated by commas. ``"auto"``: none for tables;
+        for images see the images guide. None: no augmentation.
+
+    augment_strength : float in [0, 1] or "adaptive", default="adaptive"
+        Images only: the probability of each transform per image.
+        ``"adaptive"`` (ADA, Karras et al. 2020): starts at 0 and rises while
+        more than 60 % of the real images score above the generated ones' mean,
+        falls otherwise.
+
+    pretrain : {{"autoencoder"}} or None, default=None
+        Images only: start the GAN from an autoencoder trained on all classes
+        (BAGAN, Mariani et al. 2018): the generator is its decoder, and the
+        discriminator's convolutions start from its encoder's.
+
+    image_conditioning : {{"embedding", "batchnorm"}}, default="embedding"
+        Images only: how the class enters the generator: a class embedding
+        beside the noise, or that and class-conditional batch norm (each
+        class its own batch-norm scale and shift, as in BigGAN).
 
     synthetic_filter : {{"neighbours"}} or None, default=None
         Tables, ``fit_resample`` only. ``"neighbours"``: generate
@@ -411,11 +445,11 @@ class GANOversampler(BaseOverSampler):
         **BaseOverSampler._parameter_constraints,
         "categorical_features": ["array-like", StrOptions({"auto"})],
         "epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "embedding_dim": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "generator": [StrOptions({"conditional", "anchored"})],
-        "generator_dims": ["array-like", StrOptions({"auto"})],
-        "discriminator_dims": ["array-like", StrOptions({"auto"})],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions(SIZE_RULES)],
+        "embedding_dim": [Interval(Integral, 1, None, closed="left"), StrOptions(SIZE_RULES)],
+        "generator": [StrOptions({"auto", "conditional", "anchored", "latent"})],
+        "generator_dims": ["array-like", StrOptions(SIZE_RULES)],
+        "discriminator_dims": ["array-like", StrOptions(SIZE_RULES)],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "n_critic": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "pac": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -440,6 +474,10 @@ class GANOversampler(BaseOverSampler):
         "conv_width": [Interval(Integral, 1, None, closed="left")],
         "spectral_norm": ["boolean"],
         "minibatch_std": ["boolean"],
+        "augment": [str, None],
+        "augment_strength": [Interval(Real, 0, 1, closed="both"), StrOptions({"adaptive"})],
+        "pretrain": [StrOptions({"autoencoder"}), None],
+        "image_conditioning": [StrOptions({"embedding", "batchnorm"})],
         "synthetic_filter": [StrOptions({"neighbours"}), None],
         "filter_candidates": [Interval(Real, 1, None, closed="left")],
         "interpolation": [Interval(Real, 0, 1, closed="both")],
@@ -455,11 +493,11 @@ class GANOversampler(BaseOverSampler):
         random_state=None,
         categorical_features="auto",
         epochs="auto",
-        batch_size=500,
-        embedding_dim=128,
-        generator="conditional",
-        generator_dims=(256, 256),
-        discriminator_dims=(256, 256),
+        batch_size="auto",
+        embedding_dim="auto",
+        generator="auto",
+        generator_dims="auto",
+        discriminator_dims="auto",
         learning_rate=2e-4,
         n_critic="auto",
         pac="auto",
@@ -481,9 +519,13 @@ class GANOversampler(BaseOverSampler):
         verbose=False,
         model="auto",
         image_shape=None,
-        conv_width=64,
+        conv_width=32,
         spectral_norm=False,
         minibatch_std=False,
+        augment="auto",
+        augment_strength="adaptive",
+        pretrain=None,
+        image_conditioning="embedding",
         synthetic_filter=None,
         filter_candidates=2.0,
         interpolation=0.5,
@@ -524,6 +566,10 @@ class GANOversampler(BaseOverSampler):
         self.conv_width = conv_width
         self.spectral_norm = spectral_norm
         self.minibatch_std = minibatch_std
+        self.augment = augment
+        self.augment_strength = augment_strength
+        self.pretrain = pretrain
+        self.image_conditioning = image_conditioning
         self.synthetic_filter = synthetic_filter
         self.filter_candidates = filter_candidates
         self.interpolation = interpolation

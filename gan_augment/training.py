@@ -1,7 +1,8 @@
 """The training loop: alternating discriminator and generator steps, and its faults.
 
 The loop takes plain ``nn.Module``s (a generator of ``[noise, cond]`` and a
-discriminator of ``(rows, cond)``) and a *batch source* that knows the data
+discriminator of ``(rows, cond)``; a discriminator with an ``adapt(real_scores,
+fake_scores)`` method is given each discriminator step's scores) and a *batch source* that knows the data
 domain (:class:`gan_augment.tabular.data.TabularBatches` for tables). It owns
 the optimisers, the steps, the per-epoch history, the progress bar, the
 checkpoints and the handling of faults, and knows nothing of pandas or of the
@@ -110,6 +111,8 @@ class _Trainer:
             self._public_pass = lambda: public_pass(self.d)
         self.result = TrainingResult()
         self.best_generator: dict | None = None
+        # A discriminator that adapts to its scores (adaptive augmentation).
+        self._adapt = getattr(discriminator, "adapt", None)
 
     # -- one step, one epoch ---------------------------------------------------
 
@@ -156,6 +159,8 @@ class _Trainer:
             with self._backward_context():
                 loss_d.backward()
             self.opt_d.step()
+            if self._adapt is not None:
+                self._adapt(real_scores.detach(), fake_scores.detach())
 
         if not reuse_last:
             batch = self.source.sample_conditions(b, self.rng)

@@ -174,6 +174,10 @@ class TrainingSetup:
     privacy : gan_augment.privacy.setup.PrivateAccounting or None
     description : str
         For the log: what is trained on what.
+    trainer : callable or None
+        The domain's own training in place of :func:`gan_augment.training.train`
+        (the latent-interpolation autoencoder), with its signature
+        ``(generator, discriminator, source, config, rng) -> TrainingResult``.
     """
 
     source: BatchSource
@@ -187,6 +191,7 @@ class TrainingSetup:
     early_stopping: EarlyStopping | None = None
     privacy: Any = None
     description: str = ""
+    trainer: Callable[..., TrainingResult] | None = None
 
 
 @dataclass

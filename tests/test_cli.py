@@ -152,6 +152,17 @@ def test_options_typed_by_default():
     assert given["checkpoint_dir"] == "123" and given["learning_rate"] == 0.001
     assert given["loss"] == "hinge" and given["resume"] is False
     assert "batch_size" not in given  # unset options keep the estimator default
+    assert cli.estimator_params(args)["generator_dims"] == (16, 32)
+
+
+def test_size_options_take_numbers_or_a_rule():
+    args = build_parser().parse_args(
+        "fit-resample in.csv --target y --out out.csv --generator-dims data "
+        "--discriminator-dims 64 --batch-size data --image-shape 28 28".split()
+    )
+    params = cli.estimator_params(args)
+    assert params["generator_dims"] == "data" and params["discriminator_dims"] == (64,)
+    assert params["batch_size"] == "data" and params["image_shape"] == (28, 28)
 
 
 def test_every_parameter_is_an_option(capsys):
@@ -257,7 +268,7 @@ def test_argparse_usage_error(capsys):
     """Values of the wrong type are argparse's usage errors: status 2 too."""
     with pytest.raises(SystemExit) as exit_info:
         main(["fit-resample", "in.csv", "--target", "y", "--out", "o.csv",
-              "--batch-size", "many"])
+              "--conv-width", "many"])
     assert exit_info.value.code == 2
     assert "invalid int value: 'many'" in capsys.readouterr().err
 

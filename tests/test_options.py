@@ -1,4 +1,5 @@
-"""The "auto" sizes: networks and batch from the data, saved with the model."""
+"""The sizes: "auto" (each domain's measured default) and "data" (networks and
+batch from the data), saved with the model."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from sklearn.datasets import make_classification
 from gan_augment import GANOversampler
 from gan_augment.options import IMAGE, TABULAR, capacity, resolve
 
-AUTO_SIZES = dict(
-    batch_size="auto", embedding_dim="auto", generator_dims="auto", discriminator_dims="auto"
+DATA_SIZES = dict(
+    batch_size="data", embedding_dim="data", generator_dims="data", discriminator_dims="data"
 )
 
 
@@ -33,12 +34,19 @@ def test_width_grows_with_the_rows_within_bounds():
     assert sizes.noise_dim == 64
 
 
-def test_auto_resolves_per_domain_and_explicit_sizes_win():
-    params = GANOversampler(**AUTO_SIZES).get_params()
+def test_auto_is_each_domains_default_and_data_follows_the_rows():
+    auto = GANOversampler().get_params()
+    tables = resolve(auto, TABULAR, n_rows=170)
+    assert (tables.batch_size, tables.noise_dim, tables.generator_dims) == (500, 128, (256, 256))
+    assert resolve({**auto, "pac": 7}, TABULAR, n_rows=170).batch_size == 497
+    images = resolve(auto, IMAGE, n_rows=170)
+    assert (images.batch_size, images.noise_dim) == (64, 64)
+    params = GANOversampler(**DATA_SIZES).get_params()
     tables = resolve(params, TABULAR, n_rows=170)
     assert (tables.batch_size, tables.noise_dim, tables.generator_dims) == (80, 64, (128, 128))
+    # Images have no rule from the data: "data" is their default.
     images = resolve(params, IMAGE, n_rows=170)
-    assert (images.batch_size, images.noise_dim) == (500, 128)
+    assert (images.batch_size, images.noise_dim) == (64, 64)
     given = resolve({**params, "generator_dims": (32,), "batch_size": 40}, TABULAR, n_rows=170)
     assert (given.generator_dims, given.batch_size, given.discriminator_dims) == (
         (32,), 40, (128, 128)
@@ -46,7 +54,7 @@ def test_auto_resolves_per_domain_and_explicit_sizes_win():
 
 
 def test_an_auto_batch_that_does_not_divide_by_pac_is_impossible():
-    params = GANOversampler(batch_size="auto", pac=7).get_params()
+    params = GANOversampler(batch_size="data", pac=7).get_params()
     assert resolve(params, TABULAR, n_rows=1000).batch_size % 7 == 0
     with pytest.raises(ValueError, match="multiple of pac=7"):
         resolve({**params, "batch_size": 50}, TABULAR, n_rows=1000)
@@ -54,11 +62,11 @@ def test_an_auto_batch_that_does_not_divide_by_pac_is_impossible():
 
 def test_a_fit_with_auto_sizes_builds_them_and_saves_them(tmp_path):
     X, y = make_classification(n_samples=170, weights=[0.9], random_state=0)
-    sampler = GANOversampler(epochs=2, max_modes=1, random_state=0, **AUTO_SIZES).fit(X, y)
+    sampler = GANOversampler(epochs=2, max_modes=1, random_state=0, **DATA_SIZES).fit(X, y)
     assert sampler.generator_.hidden == (128, 128)
     assert sampler.n_steps_ == 2 * (170 // 80)
     sampler.save(tmp_path / "model.gan")
     loaded = GANOversampler.load(tmp_path / "model.gan")
-    assert loaded.get_params()["generator_dims"] == "auto"
+    assert loaded.get_params()["generator_dims"] == "data"
     assert loaded.generator_.hidden == (128, 128)
     np.testing.assert_array_equal(loaded.sample(20, 1), sampler.sample(20, 1))

@@ -102,8 +102,12 @@ def generate_images(
     noise_dim: int,
     rng: torch.Generator,
     chunk_size: int = 1024,
+    noise: torch.Tensor | None = None,
 ) -> np.ndarray:
     """Generate ``n_images`` images of one class, in eval mode, chunk by chunk.
+
+    ``noise``: the generator's inputs beside the class, ``(n_images,
+    noise_dim)``; drawn from N(0, 1) with ``rng`` if None.
 
     Returns
     -------
@@ -130,8 +134,11 @@ def generate_images(
     try:
         for start in range(0, n_images, chunk_size):
             n = min(chunk_size, n_images - start)
-            noise = torch.randn(n, noise_dim, generator=rng, device=device)
-            images = generator(torch.cat([noise, cond_row.expand(n, -1)], dim=1))
+            if noise is None:
+                part = torch.randn(n, noise_dim, generator=rng, device=device)
+            else:
+                part = noise[start : start + n]
+            images = generator(torch.cat([part, cond_row.expand(n, -1)], dim=1))
             out[start : start + n] = images.cpu().numpy()
     finally:
         generator.train(was_training)

@@ -15,14 +15,16 @@ import pandas as pd
 import torch
 from sklearn.utils.validation import check_array, check_consistent_length, validate_data
 
-from ..options import IMAGE, Options
+from ..options import IMAGE, Options, refuse_unavailable
 from ..resampling import GeneratedRows
 from ..seeding import Seeds
 from ..training import TrainingSetup
+from .augment import AugmentedDiscriminator
+from .autoencoder import encode, fit_autoencoder, train_autoencoder
 from .data import ImageBatches
 from .layout import ImageLayout
-from .model import ImageModel
-from .networks import ImageDiscriminator, ImageGenerator, initialise
+from .model import ImageModel, LatentImageModel
+from .networks import ImageDiscriminator, ImageEncoder, ImageGenerator, initialise
 
 __all__ = ["IMAGES", "ImageDomain"]
 
@@ -58,7 +60,7 @@ class ImageDomain:
 
     def check_options(self, options: Options, layout: ImageLayout, n_rows: int) -> None:
         """Refuse the options that exist for tables only."""
-        for name, on, reason, fix in (
+        refuse_unavailable("images", (
             ("early_stopping", options.early_stopping,
              "its validation score is defined for tables", "without early_stopping"),
             (f"validation_score={options.validation_score!r}",
@@ -75,12 +77,12 @@ class ImageDomain:
              "with feature_matching=0"),
             ("generator='anchored'", options.generator == "anchored",
              "anchored generation is implemented for tables",
-             "with generator='conditional'"),
-        ):
-            if on:
-                raise ValueError(
-                    f"{name} is not available for images: {reason}. Fit images {fix}."
-                )
+             "with generator='conditional' or 'latent'"),
+            ("checkpoint_dir with generator='latent'",
+             options.generator == "latent" and options.checkpoint_dir is not None,
+             "the autoencoder of latent generation is not checkpointed",
+             "without checkpoint_dir"),
+        ))
 
     def setup(
         self,
@@ -95,11 +97,44 @@ class ImageDomain:
         rng = seeds.torch("training", device)
         n_classes = len(classes)
         images = layout.to_tensor_array(X)
+        source = ImageBatches(images, y_codes, n_classes, device)
         generator = initialise(
-            ImageGenerator(options.noise_dim, n_classes, layout.shape, options.conv_width),
+            ImageGenerator(
+                options.noise_dim, n_classes, layout.shape, options.conv_width,
+                options.image_conditioning == "batchnorm",
+            ),
             device,
             rng,
         )
+        epochs, steps_per_epoch = options.budget(len(y_codes))
+        class_weights = np.bincount(y_codes).astype(np.float64)
+        common = dict(
+            source=source, generator=generator, rng=rng, epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            # The images as scaled to [-1, 1]: a function of X alone.
+            fingerprint_data=[images, y_codes],
+        )
+        if options.generator == "latent":
+            encoder = initialise(
+                ImageEncoder(layout.shape, options.conv_width, options.noise_dim), device, rng
+            )
+            model = LatentImageModel(
+                generator, options.noise_dim, classes, class_weights, layout
+            )
+
+            def trainer(decoder, encoder, source, config, rng):
+                result = fit_autoencoder(decoder, encoder, source, config, rng)
+                model.codes = encode(encoder, torch.as_tensor(images, device=device))
+                model.code_classes = torch.as_tensor(y_codes, device=device)
+                return result
+
+            return TrainingSetup(
+                **common, discriminator=encoder, model=model, trainer=trainer,
+                description=(
+                    f"{epochs} epochs x {steps_per_epoch} steps of {options.batch_size} "
+                    f"{layout.shape} images (autoencoder for latent interpolation)"
+                ),
+            )
         discriminator = initialise(
             ImageDiscriminator(
                 layout.shape, n_classes, options.conv_width, options.spectral_norm,
@@ -108,25 +143,40 @@ class ImageDomain:
             device,
             rng,
         )
-        epochs, steps_per_epoch = options.budget(len(y_codes))
+        if options.pretrain == "autoencoder":
+            self._pretrain(generator, discriminator, source, layout, options, device, rng,
+                           epochs * steps_per_epoch)
+        if options.augment:
+            discriminator = AugmentedDiscriminator(
+                discriminator, options.augment, options.augment_strength, rng,
+                options.batch_size,
+            )
         return TrainingSetup(
-            source=ImageBatches(images, y_codes, n_classes, device),
-            generator=generator,
-            discriminator=discriminator,
-            model=ImageModel(
-                generator, options.noise_dim, classes,
-                np.bincount(y_codes).astype(np.float64), layout,
-            ),
-            rng=rng,
-            epochs=epochs,
-            steps_per_epoch=steps_per_epoch,
-            # The images as scaled to [-1, 1]: a function of X alone.
-            fingerprint_data=[images, y_codes],
+            **common, discriminator=discriminator,
+            model=ImageModel(generator, options.noise_dim, classes, class_weights, layout),
             description=(
                 f"{epochs} epochs x {steps_per_epoch} steps of {options.batch_size} "
-                f"{layout.shape} images (conditional DCGAN), loss={options.loss}"
+                f"{layout.shape} images (conditional DCGAN), loss={options.loss}, "
+                f"augment={options.augment or None}"
             ),
         )
+
+    @staticmethod
+    def _pretrain(generator, discriminator, source, layout, options, device, rng, steps):
+        """BAGAN's start: an autoencoder whose decoder is ``generator``, trained
+        for a fifth of the GAN's generator steps (at least 100), and whose
+        encoder's convolutions then start ``discriminator``'s."""
+        encoder = initialise(
+            ImageEncoder(layout.shape, options.conv_width, options.noise_dim), device, rng
+        )
+        train_autoencoder(
+            generator, encoder, source, max(100, steps // 5), options.batch_size,
+            options.learning_rate, options.betas, rng, options.verbose,
+        )
+        # A spectrally normalised layer keeps its own power-iteration vector.
+        own = discriminator.body.state_dict()
+        own.update(encoder.body.state_dict())
+        discriminator.body.load_state_dict(own)
 
     def resampler(
         self, model: ImageModel, X: Any, y_codes: np.ndarray, options: Options, seeds: Seeds

@@ -1,4 +1,5 @@
-"""The fitted image model: the conditional DCGAN's generator and the image layout."""
+"""The fitted image models: a generator and the image layout, and for latent
+interpolation the training images' codes."""
 
 from __future__ import annotations
 
@@ -6,13 +7,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from sklearn.neighbors import NearestNeighbors
 
 from ..fitted import FittedModel
 from .data import generate_images
 from .layout import ImageLayout
 from .networks import ImageGenerator
 
-__all__ = ["ImageModel"]
+__all__ = ["ImageModel", "LatentImageModel"]
+
+# Neighbours among which latent interpolation picks a partner (SMOTE's k).
+LATENT_NEIGHBOURS = 5
 
 
 @dataclass(eq=False)
@@ -29,6 +34,8 @@ class ImageModel(FittedModel):
 
     layout: ImageLayout
 
+    kind = "conditional"
+
     def fitted_attributes(self) -> dict:
         return {"image_layout_": self.layout}
 
@@ -42,19 +49,100 @@ class ImageModel(FittedModel):
         return self.layout.restore(np.empty((0, *self.layout.shape), dtype=np.float32))
 
     def _state(self) -> tuple[dict, dict]:
-        return {"image_layout": self.layout.get_state()}, {}
+        return {"image_layout": self.layout.get_state(), "generator_kind": self.kind}, {}
 
     @classmethod
     def _from_state(cls, fitted, tensors, params, device, class_weights) -> ImageModel:
-        unexpected = sorted(set(tensors) - {"generator"})
+        # Files written before latent interpolation existed have no kind.
+        kind = fitted.get("generator_kind", "conditional")
+        if kind not in ("conditional", "latent"):
+            raise ValueError(f"generator_kind is {kind!r}, not 'conditional' or 'latent'")
+        own = {"codes", "code_classes"} if kind == "latent" else set()
+        unexpected = sorted(set(tensors) - {"generator"} - own)
         if unexpected:
             raise ValueError(f"weights.pt holds unexpected entries {unexpected}")
         layout = ImageLayout.from_state(fitted["image_layout"])
         classes = fitted["classes_"]
         noise_dim, width = params["embedding_dim"], params["conv_width"]
+        norm = params.get("image_conditioning", "embedding") == "batchnorm"
         generator = cls._load_generator(
-            lambda: ImageGenerator(noise_dim, len(classes), layout.shape, width),
+            lambda: ImageGenerator(noise_dim, len(classes), layout.shape, width, norm),
             tensors["generator"],
             device,
         )
-        return cls(generator, noise_dim, classes, class_weights, layout)
+        if kind == "conditional":
+            return ImageModel(generator, noise_dim, classes, class_weights, layout)
+        codes, code_classes = tensors.get("codes"), tensors.get("code_classes")
+        if not (
+            isinstance(codes, torch.Tensor) and isinstance(code_classes, torch.Tensor)
+            and codes.ndim == 2 and codes.shape[1] == noise_dim and codes.is_floating_point()
+            and bool(torch.isfinite(codes).all())
+            and code_classes.shape == codes.shape[:1] and not code_classes.is_floating_point()
+            and bool(((code_classes >= 0) & (code_classes < len(classes))).all())
+        ):
+            raise ValueError(
+                f"the latent model's codes are not finite ({{n}}, {noise_dim}) floats with "
+                "one class index per code"
+            )
+        return LatentImageModel(
+            generator, noise_dim, classes, class_weights, layout,
+            codes.to(device, torch.float32), code_classes.to(device, torch.long),
+        )
+
+
+@dataclass(eq=False)
+class LatentImageModel(ImageModel):
+    """Images decoded from codes between a training image and a neighbour.
+
+    Parameters
+    ----------
+    generator
+        The autoencoder's decoder, given ``[code, class one-hot]``.
+    codes : Tensor of shape (n, noise_dim)
+        The codes of the training images. **They encode real images**: a
+        latent model is not synthetic data.
+    code_classes : Tensor of int, shape (n,)
+        The class index of each code.
+
+    A new image of class ``c``: a training image of ``c`` drawn uniformly, one
+    of its :data:`LATENT_NEIGHBOURS` nearest codes of ``c`` drawn uniformly,
+    a point drawn uniformly on the segment between their codes, decoded for
+    ``c`` (DeepSMOTE's rule, SMOTE's in the code space).
+    """
+
+    codes: torch.Tensor = None
+    code_classes: torch.Tensor = None
+
+    kind = "latent"
+
+    def generate(self, class_index: int, n: int, rng: torch.Generator) -> np.ndarray:
+        own = self.codes[self.code_classes == class_index]
+        if not len(own):
+            raise ValueError(f"class {self.classes[class_index]!r} has no training images")
+        device = own.device
+        k = min(LATENT_NEIGHBOURS, len(own) - 1)
+        if k == 0:
+            # One image: its code, decoded (no partner to interpolate with).
+            partners = torch.zeros(len(own), 1, dtype=torch.long, device=device)
+        else:
+            points = own.cpu().double().numpy()
+            _, found = NearestNeighbors(n_neighbors=k + 1).fit(points).kneighbors(points)
+            partners = torch.as_tensor(found[:, 1:], device=device)
+        base = torch.randint(len(own), (n,), generator=rng, device=device)
+        pick = torch.randint(partners.shape[1], (n,), generator=rng, device=device)
+        step = torch.rand(n, 1, generator=rng, device=device)
+        start = own[base]
+        codes = start + step * (own[partners[base, pick]] - start)
+        images = generate_images(
+            self.generator, class_index, n, self.n_classes, self.noise_dim, rng, noise=codes
+        )
+        return self.layout.restore(images)
+
+    def _state(self) -> tuple[dict, dict]:
+        fitted, _ = super()._state()
+        return fitted, {"codes": self.codes.cpu(), "code_classes": self.code_classes.cpu()}
+
+    def to_cpu(self) -> LatentImageModel:
+        clone = super().to_cpu()
+        clone.codes, clone.code_classes = self.codes.cpu(), self.code_classes.cpu()
+        return clone

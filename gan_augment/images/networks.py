@@ -36,7 +36,9 @@ import torch
 from torch import nn
 from torch.nn.functional import normalize
 
-__all__ = ["ImageDiscriminator", "ImageGenerator", "initialise", "working_size"]
+__all__ = [
+    "ImageDiscriminator", "ImageEncoder", "ImageGenerator", "initialise", "working_size",
+]
 
 
 def working_size(height: int, width: int) -> int:
@@ -51,6 +53,25 @@ def working_size(height: int, width: int) -> int:
     return max(8, 1 << math.ceil(math.log2(max(height, width))))
 
 
+class ConditionalBatchNorm2d(nn.BatchNorm2d):
+    """Batch norm whose scale and shift also depend on the class (BigGAN's
+    conditional batch norm): ``gamma + embed_g(onehot)``, ``beta + embed_b(onehot)``.
+
+    The class one-hot is set by the generator before each forward pass.
+    """
+
+    def __init__(self, channels: int, n_classes: int) -> None:
+        super().__init__(channels, device="meta")
+        self.gain = nn.Linear(n_classes, channels, bias=False, device="meta")
+        self.shift = nn.Linear(n_classes, channels, bias=False, device="meta")
+        self.onehot: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = super().forward(x)
+        onehot = self.onehot
+        return out * (1 + self.gain(onehot))[:, :, None, None] + self.shift(onehot)[:, :, None, None]
+
+
 class ImageGenerator(nn.Module):
     """Map ``[noise, class one-hot]`` to images ``(n, C, H, W)`` in [-1, 1].
 
@@ -61,37 +82,50 @@ class ImageGenerator(nn.Module):
     shape : (C, H, W)
     width : int
         Channels of the last hidden layer; each layer towards 4x4 doubles them.
+    conditional_norm : bool
+        Class-conditional batch norm (:class:`ConditionalBatchNorm2d`) besides
+        the class embedding.
     """
 
     def __init__(
-        self, noise_dim: int, n_classes: int, shape: tuple[int, int, int], width: int
+        self, noise_dim: int, n_classes: int, shape: tuple[int, int, int], width: int,
+        conditional_norm: bool = False,
     ) -> None:
         super().__init__()
         self.noise_dim, self.shape = noise_dim, tuple(shape)
         channels, height, side = shape[0], shape[1], shape[2]
         n_up = int(math.log2(working_size(height, side))) - 2
         self.embed = nn.Linear(n_classes, noise_dim, bias=False, device="meta")
+
+        def norm(size: int) -> nn.Module:
+            if conditional_norm:
+                return ConditionalBatchNorm2d(size, n_classes)
+            return nn.BatchNorm2d(size, device="meta")
+
         hidden = width * 2 ** (n_up - 1)
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(2 * noise_dim, hidden, 4, 1, 0, bias=False, device="meta"),
-            nn.BatchNorm2d(hidden, device="meta"),
+            norm(hidden),
             nn.ReLU(),
             nn.ConvTranspose2d(hidden, hidden, 3, 1, 1, bias=False, device="meta"),
-            nn.BatchNorm2d(hidden, device="meta"),
+            norm(hidden),
             nn.ReLU(),
         ]
         for _ in range(n_up - 1):
             layers += [
                 nn.ConvTranspose2d(hidden, hidden // 2, 4, 2, 1, bias=False, device="meta"),
-                nn.BatchNorm2d(hidden // 2, device="meta"),
+                norm(hidden // 2),
                 nn.ReLU(),
             ]
             hidden //= 2
         layers += [nn.ConvTranspose2d(hidden, channels, 4, 2, 1, device="meta"), nn.Tanh()]
         self.net = nn.Sequential(*layers)
+        self.conditional = [m for m in layers if isinstance(m, ConditionalBatchNorm2d)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         noise, onehot = x[:, : self.noise_dim], x[:, self.noise_dim :]
+        for layer in self.conditional:
+            layer.onehot = onehot
         z = torch.cat([noise, self.embed(onehot)], dim=1)
         out = self.net(z[:, :, None, None])
         _, height, width = self.shape
@@ -131,6 +165,28 @@ class _Conv2d(nn.Conv2d):
         return self._conv_forward(x, weight, self.bias)
 
 
+def _down_body(
+    shape: tuple[int, int, int], width: int, spectral_norm: bool
+) -> tuple[nn.Sequential, int]:
+    """The discriminator's (and the encoder's) convolutions, and their output
+    channels: stride-2 layers down to about 4x4, then one 3x3 layer."""
+    channels, height, side = shape
+    n_down = int(math.log2(working_size(height, side))) - 2
+    layers: list[nn.Module] = []
+    in_channels, out_channels = channels, width
+    for _ in range(n_down):
+        layers += [
+            _Conv2d(in_channels, out_channels, 4, 2, 1, spectral=spectral_norm, device="meta"),
+            nn.LeakyReLU(0.2),
+        ]
+        in_channels, out_channels = out_channels, out_channels * 2
+    layers += [
+        _Conv2d(in_channels, out_channels, 3, 1, 1, spectral=spectral_norm, device="meta"),
+        nn.LeakyReLU(0.2),
+    ]
+    return nn.Sequential(*layers), out_channels
+
+
 class ImageDiscriminator(nn.Module):
     """Score images of a class: strided convolutions and a class projection.
 
@@ -158,24 +214,7 @@ class ImageDiscriminator(nn.Module):
         minibatch_std: bool,
     ) -> None:
         super().__init__()
-        channels, height, side = shape
-        n_down = int(math.log2(working_size(height, side))) - 2
-        layers: list[nn.Module] = []
-        in_channels, out_channels = channels, width
-        for _ in range(n_down):
-            layers += [
-                _Conv2d(
-                    in_channels, out_channels, 4, 2, 1, spectral=spectral_norm, device="meta"
-                ),
-                nn.LeakyReLU(0.2),
-            ]
-            in_channels, out_channels = out_channels, out_channels * 2
-        layers += [
-            _Conv2d(in_channels, out_channels, 3, 1, 1, spectral=spectral_norm, device="meta"),
-            nn.LeakyReLU(0.2),
-        ]
-        in_channels = out_channels
-        self.body = nn.Sequential(*layers)
+        self.body, in_channels = _down_body(shape, width, spectral_norm)
         self.minibatch_std = minibatch_std
         features = in_channels + int(minibatch_std)
         self.head = nn.Linear(features, 1, device="meta")
@@ -189,6 +228,28 @@ class ImageDiscriminator(nn.Module):
             features = torch.cat([features, spread.expand(len(maps), 1)], dim=1)
         projection = (self.embed(cond) * features).sum(dim=1)
         return self.head(features).squeeze(1) + projection
+
+
+class ImageEncoder(nn.Module):
+    """Encode images ``(n, C, H, W)`` to codes ``(n, code_dim)``.
+
+    The discriminator's convolutions (so a BAGAN start can copy them into the
+    discriminator), the last map flattened (the discriminator's sum pooling
+    would lose where strokes are) and a linear layer, then batch norm without
+    scale or shift: codes are standardised per dimension, like the noise the
+    generator is given.
+    """
+
+    def __init__(self, shape: tuple[int, int, int], width: int, code_dim: int) -> None:
+        super().__init__()
+        self.body, channels = _down_body(shape, width, spectral_norm=False)
+        with torch.device("meta"):
+            side = self.body(torch.empty(1, *shape)).shape[2:]
+        self.code = nn.Linear(channels * side[0] * side[1], code_dim, device="meta")
+        self.norm = nn.BatchNorm1d(code_dim, affine=False, device="meta")
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.code(self.body(images).flatten(1)))
 
 
 def initialise(
@@ -212,10 +273,11 @@ def initialise(
             nn.init.normal_(layer.weight, 0.0, std, generator=generator)
             if layer.bias is not None:
                 nn.init.zeros_(layer.bias)
-        elif isinstance(layer, nn.BatchNorm2d):
+        elif isinstance(layer, (nn.BatchNorm2d, nn.BatchNorm1d)):
             layer.reset_running_stats()
-            nn.init.normal_(layer.weight, 1.0, 0.02, generator=generator)
-            nn.init.zeros_(layer.bias)
+            if layer.affine:
+                nn.init.normal_(layer.weight, 1.0, 0.02, generator=generator)
+                nn.init.zeros_(layer.bias)
         if isinstance(layer, _Conv2d) and layer.spectral:
             nn.init.normal_(layer.u, generator=generator)
             layer.u.copy_(normalize(layer.u, dim=0))

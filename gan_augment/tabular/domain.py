@@ -20,7 +20,7 @@ import torch
 from imblearn.utils import check_sampling_strategy
 from sklearn.utils.validation import check_array, check_consistent_length, validate_data
 
-from ..options import TABULAR, Options
+from ..options import TABULAR, Options, refuse_unavailable
 from ..resampling import table_rows
 from ..schema import TableSchema, check_finite
 from ..seeding import Seeds
@@ -163,7 +163,22 @@ class TabularDomain:
 
     def check_options(self, options: Options, schema: TableSchema, n_rows: int) -> None:
         """Under differential privacy, refuse the options that would break the
-        guarantee (``generator="anchored"`` among them), and a bad ``dp_domain``."""
+        guarantee (``generator="anchored"`` among them), and a bad ``dp_domain``;
+        and the options made for images."""
+        augment = options.given["augment"]
+        refuse_unavailable("tables", (
+            ("generator='latent'", options.generator == "latent",
+             "latent interpolation decodes images", "with generator='conditional' or 'anchored'"),
+            (f"augment={augment!r}", augment not in (None, "auto"),
+             "its transforms (translation, cutout, colour) are defined on images",
+             "with augment='auto' or None"),
+            (f"pretrain={options.pretrain!r}", options.pretrain is not None,
+             "the autoencoder start is built for the image networks", "with pretrain=None"),
+            (f"image_conditioning={options.image_conditioning!r}",
+             options.image_conditioning != "embedding",
+             "it conditions the image generator's batch norm",
+             "with image_conditioning='embedding'"),
+        ))
         if options.privacy is not None:
             from ..privacy.setup import check_private_options
 

@@ -1,0 +1,273 @@
+"""Issue 17's image generators: augmentation, the autoencoder start, conditional
+batch norm and latent interpolation."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+
+from gan_augment import GANOversampler
+from gan_augment.images.augment import (
+    ADAPTIVE_IMAGES,
+    POLICIES,
+    AugmentedDiscriminator,
+    augment,
+    parse_policy,
+)
+from gan_augment.images.autoencoder import encode, train_autoencoder
+from gan_augment.images.data import ImageBatches
+from gan_augment.images.networks import (
+    ImageDiscriminator,
+    ImageEncoder,
+    ImageGenerator,
+    initialise,
+)
+
+CPU = torch.device("cpu")
+TINY = dict(epochs=1, batch_size=16, embedding_dim=4, conv_width=4, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    keep = np.isin(y, [0, 1, 2])
+    X, y = (X[keep] * 15).reshape(-1, 8, 8).astype(np.uint8), y[keep]
+    # Class 2 is the rare one: 12 images.
+    rare = np.flatnonzero(y == 2)[12:]
+    keep = np.setdiff1d(np.arange(len(y)), rare)
+    return X[keep], y[keep]
+
+
+def images(n=6, channels=1, side=8, seed=0):
+    return torch.rand(n, channels, side, side, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+
+
+# -- augmentation ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("policy", [(name,) for name in POLICIES] + [POLICIES])
+def test_each_transform_keeps_shape_changes_images_and_passes_gradients(policy):
+    x = images(channels=3).requires_grad_()
+    out = augment(x, policy, 1.0, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape
+    assert not torch.equal(out, x)
+    out.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_probability_zero_is_the_identity_and_draws_are_reproducible():
+    x = images()
+    assert torch.equal(augment(x, POLICIES, 0.0, torch.Generator().manual_seed(0)), x)
+    a = augment(x, POLICIES, 0.5, torch.Generator().manual_seed(3))
+    b = augment(x, POLICIES, 0.5, torch.Generator().manual_seed(3))
+    assert torch.equal(a, b)
+
+
+def test_translation_moves_content_and_fills_the_border_with_background():
+    x = -torch.ones(64, 1, 8, 8)
+    x[:, :, 3:5, 3:5] = 1.0
+    out = augment(x, ("translation",), 1.0, torch.Generator().manual_seed(0))
+    # The bright square is kept (shifts of at most 1 pixel on an 8x8 image)...
+    assert torch.equal((out == 1).sum(dim=(1, 2, 3)), torch.full((64,), 4))
+    # ...and moved in some images; nothing but background and the square appears.
+    assert not torch.equal(out, x)
+    assert set(out.unique().tolist()) == {-1.0, 1.0}
+
+
+def test_cutout_blanks_a_square_of_half_the_side():
+    x = torch.ones(5, 1, 8, 8)
+    out = augment(x, ("cutout",), 1.0, torch.Generator().manual_seed(0))
+    assert ((out == 0).sum(dim=(1, 2, 3)) == 16).all()
+
+
+def test_unknown_transforms_are_refused_by_name():
+    assert parse_policy(" cutout ,translation") == ("translation", "cutout")
+    with pytest.raises(ValueError, match="among \\['translation', 'cutout', 'colour'\\].*unknown: \\['blur'\\]"):
+        parse_policy("translation,blur")
+    with pytest.raises(ValueError, match="augment must name transforms"):
+        GANOversampler(augment="", **TINY).fit(np.zeros((4, 8, 8)), [0, 0, 1, 1])
+
+
+def _augmented(strength, batch_size=100):
+    rng = torch.Generator().manual_seed(0)
+    d = initialise(ImageDiscriminator((1, 8, 8), 2, 4, False, False), CPU, rng)
+    return AugmentedDiscriminator(d, POLICIES, strength, rng, batch_size)
+
+
+def test_adaptive_strength_rises_while_reals_win_falls_otherwise_within_bounds():
+    d = _augmented("adaptive")
+    assert float(d.p) == 0.0
+    apart, mixed = torch.full((100,), 5.0), torch.linspace(-1, 1, 100)
+    for _ in range(3):
+        d.adapt(apart, torch.zeros(100))
+    assert float(d.p) == pytest.approx(3 * 100 / ADAPTIVE_IMAGES)
+    for _ in range(10):
+        d.adapt(mixed, torch.zeros(100))  # half the reals above the fakes' mean
+    assert float(d.p) == 0.0
+    for _ in range(ADAPTIVE_IMAGES // 100 + 20):
+        d.adapt(apart, torch.zeros(100))
+    assert float(d.p) == 1.0
+    # The strength is state: checkpoints and roll-backs keep it.
+    assert "p" in d.state_dict()
+
+
+def test_a_fixed_strength_does_not_adapt():
+    d = _augmented(0.25)
+    d.adapt(torch.full((100,), 5.0), torch.zeros(100))
+    assert float(d.p) == 0.25
+
+
+def test_an_augmented_fit_adapts_and_is_reproducible(digits):
+    X, y = digits
+    params = dict(TINY, epochs=2, n_critic=1, augment="translation,cutout", random_state=0)
+    a = GANOversampler(**params).fit(X, y)
+    b = GANOversampler(**params).fit(X, y)
+    np.testing.assert_array_equal(a.sample(10, y=2), b.sample(10, y=2))
+    plain = GANOversampler(**{**params, "augment": None}).fit(X, y)
+    assert not np.array_equal(a.sample(10, y=2), plain.sample(10, y=2))
+
+
+# -- the autoencoder, its start and conditional batch norm -----------------------------
+
+
+def test_the_encoder_standardises_codes_and_the_autoencoder_learns(digits):
+    X, y = digits
+    rng = torch.Generator().manual_seed(0)
+    data = X[:, None].astype(np.float32) / 127.5 - 1
+    source = ImageBatches(data, y, 3, CPU)
+    decoder = initialise(ImageGenerator(8, 3, (1, 8, 8), 8), CPU, rng)
+    encoder = initialise(ImageEncoder((1, 8, 8), 8, 8), CPU, rng)
+    losses = train_autoencoder(decoder, encoder, source, 80, 32, 2e-3, (0.5, 0.999), rng)
+    assert np.mean(losses[-10:]) < 0.5 * np.mean(losses[:10])
+    codes = encode(encoder, torch.as_tensor(data))
+    assert codes.shape == (len(y), 8)
+    # On the scale of the generator's N(0, 1) noise (batch norm's running
+    # statistics lag the last steps, so not exactly standardised).
+    assert 0.5 < float(codes.std()) < 2 and float(codes.mean().abs()) < 1
+
+
+def test_pretraining_starts_both_networks_from_the_autoencoder(digits):
+    X, y = digits
+    params = dict(TINY, n_critic=1, learning_rate=2e-3, random_state=0)
+    fresh = GANOversampler(**params).fit(X, y)
+    started = GANOversampler(**params, pretrain="autoencoder").fit(X, y)
+    # After one short epoch of GAN training, what differs is the start (100
+    # autoencoder steps): the pretrained decoder already draws images close
+    # to the class.
+    real = X[y == 0].astype(np.float32).mean(0)
+    err = {
+        name: np.abs(model.sample(50, y=0).astype(np.float32).mean(0) - real).mean()
+        for name, model in (("fresh", fresh), ("started", started))
+    }
+    assert err["started"] < err["fresh"]
+
+
+def test_conditional_batch_norm_makes_the_class_change_the_norm():
+    rng = torch.Generator().manual_seed(0)
+    g = initialise(ImageGenerator(4, 3, (1, 8, 8), 4, conditional_norm=True), CPU, rng)
+    with torch.no_grad():
+        for layer in g.conditional:
+            layer.gain.weight.normal_(0, 1, generator=rng)
+    g.eval()
+    noise = torch.randn(5, 4, generator=rng)
+    with torch.no_grad():
+        g.embed.weight.zero_()  # the class reaches the output only through the norm
+        a = g(torch.cat([noise, torch.eye(3)[[0] * 5]], 1))
+        b = g(torch.cat([noise, torch.eye(3)[[1] * 5]], 1))
+    assert not torch.allclose(a, b)
+    assert len(g.conditional) == 2  # the 8x8 generator has two norm layers
+
+
+def test_batchnorm_conditioning_fits_saves_and_loads(digits, tmp_path):
+    X, y = digits
+    sampler = GANOversampler(**TINY, image_conditioning="batchnorm", random_state=0).fit(X, y)
+    sampler.save(tmp_path / "m.gan")
+    loaded = GANOversampler.load(tmp_path / "m.gan")
+    np.testing.assert_array_equal(
+        loaded.sample(8, y=2), sampler.sample(8, y=2)
+    )
+
+
+# -- latent interpolation -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def latent(digits):
+    X, y = digits
+    return GANOversampler(
+        generator="latent", epochs=20, batch_size=32, embedding_dim=8, conv_width=8,
+        random_state=0, device="cpu",
+    ).fit(X, y)
+
+
+def test_latent_generation_draws_each_class_in_the_inputs_layout(latent, digits):
+    X, y = digits
+    X_res, y_res = latent.fit_resample(X, y)
+    added = X_res[len(y):]
+    assert added.dtype == np.uint8 and added.shape[1:] == (8, 8)
+    assert set(np.bincount(y_res).tolist()) == {np.bincount(y).max()}
+    np.testing.assert_array_equal(X_res[: len(y)], X)
+    assert np.isnan(latent.history_["discriminator_loss"]).all()
+    assert latent.history_["generator_loss"].iloc[-1] < latent.history_["generator_loss"].iloc[0]
+
+
+def test_latent_images_lie_between_the_class_and_are_new(latent, digits):
+    X, y = digits
+    made = latent.sample(200, y=2).reshape(200, -1).astype(float)
+    own = X[y == 2].reshape(-1, 64).astype(float)
+    others = X[y != 2].reshape(-1, 64).astype(float)
+    # Closer to the class's images than to the other classes'...
+    to_own = np.linalg.norm(made[:, None] - own[None], axis=2).min(1)
+    to_others = np.linalg.norm(made[:, None] - others[None], axis=2).min(1)
+    assert np.mean(to_own < to_others) > 0.8
+    # ...and not copies of them.
+    assert (to_own > 0).mean() > 0.95
+    assert len(np.unique(made, axis=0)) > 150
+
+
+def test_latent_sampling_is_reproducible_and_survives_save_load_and_pickle(latent, tmp_path):
+    a = latent.sample(20, y=2)
+    np.testing.assert_array_equal(a, latent.sample(20, y=2))
+    latent.save(tmp_path / "latent.gan")
+    loaded = GANOversampler.load(tmp_path / "latent.gan")
+    np.testing.assert_array_equal(loaded.sample(20, y=2), a)
+    clone = pickle.loads(pickle.dumps(latent))
+    np.testing.assert_array_equal(clone.sample(20, y=2), a)
+
+
+def test_latent_state_with_broken_codes_is_refused(latent):
+    fitted, tensors = latent.model_.state()
+    tensors["codes"] = tensors["codes"][:, :3]
+    model = type(latent.model_)
+    with pytest.raises(ValueError, match="codes are not finite"):
+        model.from_state(
+            {**fitted, "classes_": latent.classes_}, tensors, latent.get_params(), CPU
+        )
+    fitted, tensors = latent.model_.state()
+    tensors["code_classes"] = tensors["code_classes"] + 5
+    with pytest.raises(ValueError, match="one class index per code"):
+        model.from_state(
+            {**fitted, "classes_": latent.classes_}, tensors, latent.get_params(), CPU
+        )
+
+
+def test_latent_and_image_options_are_refused_where_they_do_not_apply(digits, tmp_path):
+    X, y = digits
+    table = np.random.default_rng(0).normal(size=(40, 3))
+    labels = np.r_[np.zeros(30), np.ones(10)]
+    for params, match in (
+        (dict(generator="latent"), "generator='latent' is not available for tables"),
+        (dict(augment="cutout"), "augment='cutout' is not available for tables"),
+        (dict(pretrain="autoencoder"), "pretrain='autoencoder' is not available for tables"),
+        (dict(image_conditioning="batchnorm"), "image_conditioning='batchnorm' is not available"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            GANOversampler(epochs=1, **params).fit(table, labels)
+    with pytest.raises(ValueError, match="checkpoint_dir with generator='latent' is not available"):
+        GANOversampler(generator="latent", checkpoint_dir=tmp_path, **TINY).fit(X, y)
+    with pytest.raises(ValueError, match="generator='anchored' is not available for images"):
+        GANOversampler(generator="anchored", **TINY).fit(X, y)
