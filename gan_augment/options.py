@@ -230,6 +230,7 @@ class Options:
     augment_strength: float | str = "adaptive"
     pretrain: str | None = None
     image_conditioning: str = "embedding"
+    latent_residual: bool = False
 
     def budget(self, n_rows: int) -> tuple[int, int]:
         """``(epochs, steps_per_epoch)`` for ``n_rows`` training rows.
@@ -369,6 +370,7 @@ def resolve(params: dict, defaults: DomainDefaults, n_rows: int = 0) -> Options:
         augment_strength=params["augment_strength"],
         pretrain=params["pretrain"],
         image_conditioning=params["image_conditioning"],
+        latent_residual=params["latent_residual"],
     )
 
 

@@ -316,6 +316,13 @@ class GANOversampler(BaseOverSampler):
         beside the noise, or that and class-conditional batch norm (each
         class its own batch-norm scale and shift, as in BigGAN).
 
+    latent_residual : bool, default=False
+        Images, ``generator="latent"``: add to each decoded interpolation the
+        residual of the training image it started from (that image minus its
+        reconstruction), so generated images keep the fine detail the
+        autoencoder blurs away; an interpolation weight of 0 then gives the
+        training image itself. The model then holds the training images.
+
     synthetic_filter : {{"neighbours"}} or None, default=None
         Tables, ``fit_resample`` only. ``"neighbours"``: generate
         ``filter_candidates`` times the rows needed and keep those with the
@@ -478,6 +485,7 @@ class GANOversampler(BaseOverSampler):
         "augment_strength": [Interval(Real, 0, 1, closed="both"), StrOptions({"adaptive"})],
         "pretrain": [StrOptions({"autoencoder"}), None],
         "image_conditioning": [StrOptions({"embedding", "batchnorm"})],
+        "latent_residual": ["boolean"],
         "synthetic_filter": [StrOptions({"neighbours"}), None],
         "filter_candidates": [Interval(Real, 1, None, closed="left")],
         "interpolation": [Interval(Real, 0, 1, closed="both")],
@@ -526,6 +534,7 @@ class GANOversampler(BaseOverSampler):
         augment_strength="adaptive",
         pretrain=None,
         image_conditioning="embedding",
+        latent_residual=False,
         synthetic_filter=None,
         filter_candidates=2.0,
         interpolation=0.5,
@@ -570,6 +579,7 @@ class GANOversampler(BaseOverSampler):
         self.augment_strength = augment_strength
         self.pretrain = pretrain
         self.image_conditioning = image_conditioning
+        self.latent_residual = latent_residual
         self.synthetic_filter = synthetic_filter
         self.filter_candidates = filter_candidates
         self.interpolation = interpolation

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from ..training_types import HISTORY_COLUMNS, TrainingConfig, TrainingResult
 from .data import ImageBatches
 
-__all__ = ["encode", "fit_autoencoder", "train_autoencoder"]
+__all__ = ["encode", "fit_autoencoder", "reconstruct", "train_autoencoder"]
 
 
 def _reconstruction_step(decoder, encoder, optimiser, real, cond) -> torch.Tensor:
@@ -124,3 +124,21 @@ def encode(encoder: nn.Module, images: torch.Tensor, chunk_size: int = 1024) -> 
         return torch.cat([encoder(part) for part in images.split(chunk_size)])
     finally:
         encoder.train(was_training)
+
+
+@torch.no_grad()
+def reconstruct(
+    decoder: nn.Module, codes: torch.Tensor, classes: torch.Tensor, n_classes: int,
+    chunk_size: int = 1024,
+) -> torch.Tensor:
+    """The decoder's images of ``codes`` for their ``classes``, in eval mode."""
+    was_training = decoder.training
+    decoder.eval()
+    try:
+        onehot = nn.functional.one_hot(classes, n_classes).to(codes.dtype)
+        return torch.cat([
+            decoder(torch.cat([c, o], dim=1))
+            for c, o in zip(codes.split(chunk_size), onehot.split(chunk_size))
+        ])
+    finally:
+        decoder.train(was_training)

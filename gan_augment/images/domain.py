@@ -20,7 +20,7 @@ from ..resampling import GeneratedRows
 from ..seeding import Seeds
 from ..training import TrainingSetup
 from .augment import AugmentedDiscriminator
-from .autoencoder import encode, fit_autoencoder, train_autoencoder
+from .autoencoder import encode, fit_autoencoder, reconstruct, train_autoencoder
 from .data import ImageBatches
 from .layout import ImageLayout
 from .model import ImageModel, LatentImageModel
@@ -78,6 +78,9 @@ class ImageDomain:
             ("generator='anchored'", options.generator == "anchored",
              "anchored generation is implemented for tables",
              "with generator='conditional' or 'latent'"),
+            ("latent_residual with this generator",
+             options.latent_residual and options.generator != "latent",
+             "it adds detail to latent interpolations", "with generator='latent'"),
             ("checkpoint_dir with generator='latent'",
              options.generator == "latent" and options.checkpoint_dir is not None,
              "the autoencoder of latent generation is not checkpointed",
@@ -124,8 +127,13 @@ class ImageDomain:
 
             def trainer(decoder, encoder, source, config, rng):
                 result = fit_autoencoder(decoder, encoder, source, config, rng)
-                model.codes = encode(encoder, torch.as_tensor(images, device=device))
+                data = torch.as_tensor(images, device=device)
+                model.codes = encode(encoder, data)
                 model.code_classes = torch.as_tensor(y_codes, device=device)
+                if options.latent_residual:
+                    model.residuals = data - reconstruct(
+                        decoder, model.codes, model.code_classes, n_classes
+                    )
                 return result
 
             return TrainingSetup(

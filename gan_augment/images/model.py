@@ -57,7 +57,7 @@ class ImageModel(FittedModel):
         kind = fitted.get("generator_kind", "conditional")
         if kind not in ("conditional", "latent"):
             raise ValueError(f"generator_kind is {kind!r}, not 'conditional' or 'latent'")
-        own = {"codes", "code_classes"} if kind == "latent" else set()
+        own = {"codes", "code_classes", "residuals"} if kind == "latent" else set()
         unexpected = sorted(set(tensors) - {"generator"} - own)
         if unexpected:
             raise ValueError(f"weights.pt holds unexpected entries {unexpected}")
@@ -84,9 +84,20 @@ class ImageModel(FittedModel):
                 f"the latent model's codes are not finite ({{n}}, {noise_dim}) floats with "
                 "one class index per code"
             )
+        residuals = tensors.get("residuals")
+        if residuals is not None and not (
+            isinstance(residuals, torch.Tensor) and residuals.is_floating_point()
+            and tuple(residuals.shape) == (len(codes), *layout.shape)
+            and bool(torch.isfinite(residuals).all())
+        ):
+            raise ValueError(
+                f"the latent model's residuals are not finite ({len(codes)}, "
+                f"{', '.join(map(str, layout.shape))}) floats"
+            )
         return LatentImageModel(
             generator, noise_dim, classes, class_weights, layout,
             codes.to(device, torch.float32), code_classes.to(device, torch.long),
+            None if residuals is None else residuals.to(device, torch.float32),
         )
 
 
@@ -103,6 +114,10 @@ class LatentImageModel(ImageModel):
         latent model is not synthetic data.
     code_classes : Tensor of int, shape (n,)
         The class index of each code.
+    residuals : Tensor of shape (n, C, H, W) or None
+        With ``latent_residual=True``: each training image minus its
+        reconstruction, added to the images decoded from its interpolations
+        (so they keep the detail the autoencoder blurs). Real images too.
 
     A new image of class ``c``: a training image of ``c`` drawn uniformly, one
     of its :data:`LATENT_NEIGHBOURS` nearest codes of ``c`` drawn uniformly,
@@ -112,11 +127,13 @@ class LatentImageModel(ImageModel):
 
     codes: torch.Tensor = None
     code_classes: torch.Tensor = None
+    residuals: torch.Tensor | None = None
 
     kind = "latent"
 
     def generate(self, class_index: int, n: int, rng: torch.Generator) -> np.ndarray:
-        own = self.codes[self.code_classes == class_index]
+        mine = self.code_classes == class_index
+        own = self.codes[mine]
         if not len(own):
             raise ValueError(f"class {self.classes[class_index]!r} has no training images")
         device = own.device
@@ -136,13 +153,21 @@ class LatentImageModel(ImageModel):
         images = generate_images(
             self.generator, class_index, n, self.n_classes, self.noise_dim, rng, noise=codes
         )
+        if self.residuals is not None:
+            detail = self.residuals[mine][base].cpu().numpy()
+            images = np.clip(images + detail, -1.0, 1.0)
         return self.layout.restore(images)
 
     def _state(self) -> tuple[dict, dict]:
         fitted, _ = super()._state()
-        return fitted, {"codes": self.codes.cpu(), "code_classes": self.code_classes.cpu()}
+        tensors = {"codes": self.codes.cpu(), "code_classes": self.code_classes.cpu()}
+        if self.residuals is not None:
+            tensors["residuals"] = self.residuals.cpu()
+        return fitted, tensors
 
     def to_cpu(self) -> LatentImageModel:
         clone = super().to_cpu()
         clone.codes, clone.code_classes = self.codes.cpu(), self.code_classes.cpu()
+        if self.residuals is not None:
+            clone.residuals = self.residuals.cpu()
         return clone

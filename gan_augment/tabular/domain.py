@@ -174,6 +174,8 @@ class TabularDomain:
              "with augment='auto' or None"),
             (f"pretrain={options.pretrain!r}", options.pretrain is not None,
              "the autoencoder start is built for the image networks", "with pretrain=None"),
+            ("latent_residual", options.latent_residual,
+             "it adds detail to latent image interpolations", "with latent_residual=False"),
             (f"image_conditioning={options.image_conditioning!r}",
              options.image_conditioning != "embedding",
              "it conditions the image generator's batch norm",
