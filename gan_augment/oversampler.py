@@ -123,8 +123,9 @@ class GANOversampler(BaseOverSampler):
         networks.
 
     generator : {{"auto", "conditional", "anchored", "latent"}}, default="auto"
-        Which generator to train. ``"auto"``: ``"conditional"`` for tables and
-        images. ``"latent"`` (images only): no adversary; an autoencoder is
+        Which generator to train. ``"auto"``: ``"conditional"`` for tables,
+        ``"latent"`` for images (the best generator on the image benchmark;
+        see the images guide). ``"latent"`` (images only): no adversary; an autoencoder is
         trained on all classes (the decoder given the class), and new images of
         a class are decoded from points between the codes of a training image
         and of one of its 5 nearest neighbours in the class (DeepSMOTE, Dablain
@@ -316,12 +317,14 @@ class GANOversampler(BaseOverSampler):
         beside the noise, or that and class-conditional batch norm (each
         class its own batch-norm scale and shift, as in BigGAN).
 
-    latent_residual : bool, default=False
+    latent_residual : bool or "auto", default="auto"
         Images, ``generator="latent"``: add to each decoded interpolation the
         residual of the training image it started from (that image minus its
         reconstruction), so generated images keep the fine detail the
         autoencoder blurs away; an interpolation weight of 0 then gives the
         training image itself. The model then holds the training images.
+        ``"auto"``: see the images guide (ignored by the other generators;
+        True is refused with them).
 
     synthetic_filter : {{"neighbours"}} or None, default=None
         Tables, ``fit_resample`` only. ``"neighbours"``: generate
@@ -485,7 +488,7 @@ class GANOversampler(BaseOverSampler):
         "augment_strength": [Interval(Real, 0, 1, closed="both"), StrOptions({"adaptive"})],
         "pretrain": [StrOptions({"autoencoder"}), None],
         "image_conditioning": [StrOptions({"embedding", "batchnorm"})],
-        "latent_residual": ["boolean"],
+        "latent_residual": ["boolean", StrOptions({"auto"})],
         "synthetic_filter": [StrOptions({"neighbours"}), None],
         "filter_candidates": [Interval(Real, 1, None, closed="left")],
         "interpolation": [Interval(Real, 0, 1, closed="both")],
@@ -534,7 +537,7 @@ class GANOversampler(BaseOverSampler):
         augment_strength="adaptive",
         pretrain=None,
         image_conditioning="embedding",
-        latent_residual=False,
+        latent_residual="auto",
         synthetic_filter=None,
         filter_candidates=2.0,
         interpolation=0.5,

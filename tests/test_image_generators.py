@@ -29,6 +29,7 @@ from gan_augment.images.networks import (
 
 CPU = torch.device("cpu")
 TINY = dict(epochs=1, batch_size=16, embedding_dim=4, conv_width=4, device="cpu")
+GAN = dict(TINY, generator="conditional")
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +124,7 @@ def test_a_fixed_strength_does_not_adapt():
 
 def test_an_augmented_fit_adapts_and_is_reproducible(digits):
     X, y = digits
-    params = dict(TINY, epochs=2, n_critic=1, augment="translation,cutout", random_state=0)
+    params = dict(GAN, epochs=2, n_critic=1, augment="translation,cutout", random_state=0)
     a = GANOversampler(**params).fit(X, y)
     b = GANOversampler(**params).fit(X, y)
     np.testing.assert_array_equal(a.sample(10, y=2), b.sample(10, y=2))
@@ -152,7 +153,7 @@ def test_the_encoder_standardises_codes_and_the_autoencoder_learns(digits):
 
 def test_pretraining_starts_both_networks_from_the_autoencoder(digits):
     X, y = digits
-    params = dict(TINY, n_critic=1, learning_rate=2e-3, random_state=0)
+    params = dict(GAN, n_critic=1, learning_rate=2e-3, random_state=0)
     fresh = GANOversampler(**params).fit(X, y)
     started = GANOversampler(**params, pretrain="autoencoder").fit(X, y)
     # After one short epoch of GAN training, what differs is the start (100
@@ -182,9 +183,12 @@ def test_conditional_batch_norm_makes_the_class_change_the_norm():
     assert len(g.conditional) == 2  # the 8x8 generator has two norm layers
 
 
-def test_batchnorm_conditioning_fits_saves_and_loads(digits, tmp_path):
+@pytest.mark.parametrize("generator", ["conditional", "latent"])
+def test_batchnorm_conditioning_fits_saves_and_loads(digits, tmp_path, generator):
     X, y = digits
-    sampler = GANOversampler(**TINY, image_conditioning="batchnorm", random_state=0).fit(X, y)
+    sampler = GANOversampler(
+        **{**TINY, "generator": generator}, image_conditioning="batchnorm", random_state=0
+    ).fit(X, y)
     sampler.save(tmp_path / "m.gan")
     loaded = GANOversampler.load(tmp_path / "m.gan")
     np.testing.assert_array_equal(
@@ -199,7 +203,7 @@ def test_batchnorm_conditioning_fits_saves_and_loads(digits, tmp_path):
 def latent(digits):
     X, y = digits
     return GANOversampler(
-        generator="latent", epochs=20, batch_size=32, embedding_dim=8, conv_width=8,
+        generator="latent", latent_residual=False, epochs=20, batch_size=32, embedding_dim=8, conv_width=8,
         random_state=0, device="cpu",
     ).fit(X, y)
 
@@ -271,7 +275,11 @@ def test_latent_and_image_options_are_refused_where_they_do_not_apply(digits, tm
     with pytest.raises(ValueError, match="checkpoint_dir with generator='latent' is not available"):
         GANOversampler(generator="latent", checkpoint_dir=tmp_path, **TINY).fit(X, y)
     with pytest.raises(ValueError, match="latent_residual with this generator is not available"):
-        GANOversampler(latent_residual=True, **TINY).fit(X, y)
+        GANOversampler(latent_residual=True, **GAN).fit(X, y)
+    with pytest.raises(ValueError, match="augment with generator='latent' is not available"):
+        GANOversampler(augment="cutout", **TINY).fit(X, y)
+    with pytest.raises(ValueError, match="pretrain with generator='latent' is not available"):
+        GANOversampler(pretrain="autoencoder", **TINY).fit(X, y)
     with pytest.raises(ValueError, match="generator='anchored' is not available for images"):
         GANOversampler(generator="anchored", **TINY).fit(X, y)
 
@@ -280,8 +288,9 @@ def test_latent_residuals_restore_the_training_images_detail(digits, tmp_path):
     X, y = digits
     params = dict(generator="latent", epochs=3, batch_size=32, embedding_dim=8, conv_width=8,
                   random_state=0, device="cpu")
-    plain = GANOversampler(**params).fit(X, y)
-    sharp = GANOversampler(**params, latent_residual=True).fit(X, y)
+    plain = GANOversampler(**params, latent_residual=False).fit(X, y)
+    sharp = GANOversampler(**params).fit(X, y)  # "auto": residuals for latent images
+    assert plain.model_.residuals is None
     # Same autoencoder and draws; with residuals, images are nearer the
     # training images they started from (a weight of 0 gives the image itself).
     own = X[y == 2].reshape(-1, 64).astype(float)
@@ -303,3 +312,14 @@ def test_latent_residuals_restore_the_training_images_detail(digits, tmp_path):
         type(sharp.model_).from_state(
             {**fitted, "classes_": sharp.classes_}, tensors, sharp.get_params(), CPU
         )
+
+
+def test_images_default_to_latent_interpolation_with_residuals(digits):
+    X, y = digits
+    sampler = GANOversampler(**TINY, random_state=0).fit(X, y)
+    assert type(sampler.model_).__name__ == "LatentImageModel"
+    assert sampler.model_.residuals is not None
+    # Tables keep the conditional GAN.
+    table = np.random.default_rng(0).normal(size=(60, 3))
+    tabular = GANOversampler(epochs=1, random_state=0).fit(table, np.r_[np.zeros(45), np.ones(15)])
+    assert type(tabular.model_).__name__ == "TabularModel"
