@@ -3,7 +3,7 @@ interpolation the training images' codes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -128,6 +128,8 @@ class LatentImageModel(ImageModel):
     codes: torch.Tensor = None
     code_classes: torch.Tensor = None
     residuals: torch.Tensor | None = None
+    # Each class's neighbour table, made on first use (not saved: derived).
+    _partners: dict = field(default_factory=dict, repr=False)
 
     kind = "latent"
 
@@ -137,14 +139,9 @@ class LatentImageModel(ImageModel):
         if not len(own):
             raise ValueError(f"class {self.classes[class_index]!r} has no training images")
         device = own.device
-        k = min(LATENT_NEIGHBOURS, len(own) - 1)
-        if k == 0:
-            # One image: its code, decoded (no partner to interpolate with).
-            partners = torch.zeros(len(own), 1, dtype=torch.long, device=device)
-        else:
-            points = own.cpu().double().numpy()
-            _, found = NearestNeighbors(n_neighbors=k + 1).fit(points).kneighbors(points)
-            partners = torch.as_tensor(found[:, 1:], device=device)
+        partners = self._partners.get(class_index)
+        if partners is None:
+            partners = self._partners[class_index] = _neighbours(own)
         base = torch.randint(len(own), (n,), generator=rng, device=device)
         pick = torch.randint(partners.shape[1], (n,), generator=rng, device=device)
         step = torch.rand(n, 1, generator=rng, device=device)
@@ -167,7 +164,20 @@ class LatentImageModel(ImageModel):
 
     def to_cpu(self) -> LatentImageModel:
         clone = super().to_cpu()
+        clone._partners = {}
         clone.codes, clone.code_classes = self.codes.cpu(), self.code_classes.cpu()
         if self.residuals is not None:
             clone.residuals = self.residuals.cpu()
         return clone
+
+
+def _neighbours(codes: torch.Tensor) -> torch.Tensor:
+    """``(n, k)`` indices of each code's ``k`` nearest other codes (k at most
+    :data:`LATENT_NEIGHBOURS`); a single code is its own partner."""
+    k = min(LATENT_NEIGHBOURS, len(codes) - 1)
+    if k == 0:
+        # One image: its code, decoded (no partner to interpolate with).
+        return torch.zeros(len(codes), 1, dtype=torch.long, device=codes.device)
+    points = codes.cpu().double().numpy()
+    _, found = NearestNeighbors(n_neighbors=k + 1).fit(points).kneighbors(points)
+    return torch.as_tensor(found[:, 1:], device=codes.device)
