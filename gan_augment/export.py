@@ -23,7 +23,10 @@ from .files import atomic_write
 from .fitted import FittedModel
 from .options import check_n_samples
 
-__all__ = ["class_counts", "iter_synthetic", "write_synthetic"]
+__all__ = [
+    "check_table_model", "class_counts", "iter_class_counts", "iter_synthetic",
+    "labelled_frame", "write_synthetic",
+]
 
 #: Rows generated per chunk.
 CHUNK_SIZE = 100_000
@@ -99,9 +102,17 @@ def iter_synthetic(
 
     The same ``seed`` yields the same rows.
     """
+    counts = class_counts(model, n_samples, class_distribution)
+    return iter_class_counts(model, counts, chunk_size, seed)
+
+
+def iter_class_counts(
+    model: FittedModel, counts: np.ndarray, chunk_size: int = CHUNK_SIZE, seed: int = 0
+) -> Iterator[tuple[Any, np.ndarray]]:
+    """Yield ``(X, y)`` chunks of ``counts[c]`` rows of each class ``c``, in
+    random class order; the same ``seed`` yields the same rows."""
     if not isinstance(chunk_size, Integral) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer; got {chunk_size!r}.")
-    counts = class_counts(model, n_samples, class_distribution)
     np_rng = np.random.default_rng(seed)
     rng = torch.Generator(device=model.device).manual_seed(int(seed))
     # One small integer per row fixes the class order (10 million rows of
@@ -121,6 +132,28 @@ def iter_synthetic(
         else:
             X = np.concatenate(parts)[inverse]
         yield X, model.classes[codes]
+
+
+def labelled_frame(X: Any, y: np.ndarray, target: str) -> pd.DataFrame:
+    """A table's rows as a DataFrame with the label as its last column, ``target``
+    (an array's columns are named ``"0"``, ``"1"``, ...: Parquet names columns with
+    strings)."""
+    frame = pd.DataFrame(X).reset_index(drop=True)
+    if not isinstance(X, pd.DataFrame):
+        frame.columns = [str(c) for c in frame.columns]
+    if target in frame.columns:
+        raise ValueError(f"target={target!r} is already a feature column; pick another name.")
+    frame[target] = y
+    return frame
+
+
+def check_table_model(model: FittedModel, what: str) -> None:
+    """Refuse an image model where a table is written."""
+    if model.columns is None:
+        raise ValueError(
+            f"{what} makes tables; for an image model use sample_dataset, "
+            "which returns the images in the training layout."
+        )
 
 
 def write_synthetic(
@@ -144,11 +177,7 @@ def write_synthetic(
     pathlib.Path
         The path written.
     """
-    if model.columns is None:
-        raise ValueError(
-            "write_dataset writes tables; for an image model use sample_dataset, "
-            "which returns the images in the training layout."
-        )
+    check_table_model(model, "write_dataset")
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
@@ -160,12 +189,7 @@ def write_synthetic(
     def frames() -> Iterator[pd.DataFrame]:
         with tqdm(total=n_samples, disable=not progress, unit="row", desc="synthesize") as bar:
             for X, y in chunks:
-                frame = pd.DataFrame(X).reset_index(drop=True)
-                if target in frame.columns:
-                    raise ValueError(
-                        f"target={target!r} is already a feature column; pick another name."
-                    )
-                frame[target] = y
+                frame = labelled_frame(X, y, target)
                 bar.update(len(frame))
                 yield frame
 

@@ -146,12 +146,48 @@ def _fingerprint(setup: TrainingSetup, options: Options, seeds: Seeds) -> dict:
         for name, value in sorted(options.given.items())
         if name not in _NOT_FINGERPRINTED
     }
+    if options.parallel is not None:
+        # Each process's shard and stream depend on their number.
+        parameters["processes"] = str(options.parallel.world_size)
     return {
         "entropy": seeds.entropy,
         "data": data_digest(setup.fingerprint_data),
         "parameters_digest": hashlib.sha256(repr(parameters).encode()).hexdigest(),
         "parameters": parameters,
     }
+
+
+# Parameters that may differ between the processes of a data-parallel fit.
+_PER_PROCESS = {"device", "verbose", "n_jobs"}
+
+
+def _agree_across_ranks(X: Any, y_codes: np.ndarray, options: Options, seeds: Seeds) -> Seeds:
+    """Check that every rank of the process group was given the same parameters
+    and data (a ValueError on every rank if not), and give every rank rank 0's
+    seeds (with ``random_state=None`` each process drew its own)."""
+    from .parallel import agree
+
+    group = options.parallel
+    parameters = {
+        name: _describe(value)
+        for name, value in sorted(options.given.items())
+        if name not in _PER_PROCESS
+    }
+    if isinstance(X, pd.DataFrame):
+        columns = [f"{name} ({dtype})" for name, dtype in X.dtypes.items()]
+        # Hashed column by column: no object array of the whole table.
+        rows = pd.util.hash_pandas_object(X, index=False).to_numpy()
+    else:
+        columns = f"{np.shape(X)[1:]} of {np.asarray(X).dtype}"
+        rows = X
+    agree({
+        "parameters": parameters,
+        "columns": {"columns": columns},
+        "rows (X and y)": f"{len(y_codes)} rows of digest {data_digest([rows, y_codes])[:16]}",
+    })
+    shared = Seeds.from_entropy(group.broadcast_value(seeds.entropy))
+    shared.fresh = seeds.fresh
+    return shared
 
 
 def _cannot_resume(
@@ -263,6 +299,9 @@ def fit_model(
         If ``resume=True`` finds a checkpoint it cannot continue: corrupted, of
         another seed, other data, other parameters, or more epochs.
     """
+    group = options.parallel
+    if group is not None:
+        seeds = _agree_across_ranks(X, y_codes, options, seeds)
     state = _read_resumable(options, device)
     if state is not None:
         # Before the setup: the encoding draws from the seeds too.
@@ -271,7 +310,10 @@ def fit_model(
     config = TrainingConfig(
         epochs=setup.epochs,
         steps_per_epoch=setup.steps_per_epoch,
-        batch_size=options.batch_size,
+        batch_size=(
+            options.batch_size if group is None
+            else group.per_rank_batch(options.batch_size, options.pac)
+        ),
         noise_dim=options.noise_dim,
         n_critic=options.n_critic,
         learning_rate=options.learning_rate,
@@ -282,7 +324,8 @@ def fit_model(
         checkpoint=_checkpoint(setup, options, seeds, state),
         early_stopping=setup.early_stopping,
         privacy=None if setup.privacy is None else setup.privacy.dpsgd,
-        verbose=options.verbose,
+        verbose=options.verbose and (group is None or group.is_main),
+        parallel=group,
     )
     logger.info("Training on %s: %s.", device, setup.description)
     start = time.perf_counter()

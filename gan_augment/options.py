@@ -239,6 +239,9 @@ class Options:
     pretrain: str | None = None
     image_conditioning: str = "embedding"
     latent_residual: bool = False
+    #: The process group of data-parallel training (:mod:`gan_augment.parallel`),
+    #: or None in one process.
+    parallel: Any = None
 
     def budget(self, n_rows: int) -> tuple[int, int]:
         """``(epochs, steps_per_epoch)`` for ``n_rows`` training rows.
@@ -395,6 +398,22 @@ def refuse_unavailable(domain: str, refusals) -> None:
     for name, on, reason, fix in refusals:
         if on:
             raise ValueError(f"{name} is not available for {domain}: {reason}. Fit {domain} {fix}.")
+
+
+def refuse_parallel(options: Options, refusals) -> None:
+    """Raise a ValueError for the first option that data-parallel training cannot honour.
+
+    ``refusals``: ``(name, on, reason)`` tuples.
+    """
+    if options.parallel is None:
+        return
+    for name, on, reason in refusals:
+        if on:
+            raise ValueError(
+                f"{name} cannot be combined with data-parallel training (a process group "
+                f"of {options.parallel.world_size} processes): {reason}. Fit in one "
+                "process (distributed=False) for it."
+            )
 
 
 def check_class_counts(y: np.ndarray, sampling_strategy: dict) -> None:

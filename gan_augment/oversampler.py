@@ -10,6 +10,7 @@ what ``fit_resample`` adds, and :mod:`gan_augment.export` and
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from . import persistence
+from . import parallel, persistence
 from .device import resolve_device
 from .domains import Domain, choose_domain
 from .fitting import fit_model
@@ -375,6 +376,16 @@ class GANOversampler(BaseOverSampler):
         (inside ``GridSearchCV(n_jobs=...)`` workers too), for the same torch
         build and CPU kind.
 
+    distributed : bool or "auto", default="auto"
+        Data-parallel training across the processes of a ``torch.distributed``
+        process group (tables only): ``"auto"`` trains one model across the
+        group when one of several processes is initialised, or starts one from
+        ``torchrun``'s environment; ``True`` requires one; ``False`` fits in
+        this process alone (e.g. one model per process). Every process passes
+        the same ``X``, ``y`` and parameters; each trains on its shard of the
+        rows with ``batch_size / world_size`` rows per step, and all end with
+        the same model. See the scaling-out guide.
+
     Attributes
     ----------
     sampling_strategy_ : dict
@@ -495,6 +506,7 @@ class GANOversampler(BaseOverSampler):
         "classifier_weight": [Interval(Real, 0, None, closed="left")],
         "feature_matching": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "n_jobs": [Integral, None],
+        "distributed": ["boolean", StrOptions({"auto"})],
     }
 
     def __init__(
@@ -544,6 +556,7 @@ class GANOversampler(BaseOverSampler):
         classifier_weight=0.0,
         feature_matching="auto",
         n_jobs=None,
+        distributed="auto",
     ):
         super().__init__(sampling_strategy=sampling_strategy)
         self.random_state = random_state
@@ -589,6 +602,7 @@ class GANOversampler(BaseOverSampler):
         self.classifier_weight = classifier_weight
         self.feature_matching = feature_matching
         self.n_jobs = n_jobs
+        self.distributed = distributed
 
     # -- validation and fitting --------------------------------------------------
 
@@ -646,6 +660,9 @@ class GANOversampler(BaseOverSampler):
         device, and what the domain refuses."""
         domain, description = self.__dict__.pop("_input")
         options = resolve(self.get_params(), domain.defaults, n_rows=len(y))
+        group = parallel.current(self.distributed)
+        if group is not None:
+            options = dataclasses.replace(options, parallel=group)
         check_class_counts(y, self.sampling_strategy_)
         device = resolve_device(self.device)
         domain.check_options(options, description, len(y))
@@ -839,9 +856,62 @@ class GANOversampler(BaseOverSampler):
         from .export import write_synthetic
 
         check_is_fitted(self, "model_")
+        if parallel.is_secondary(self.distributed):
+            return Path(path)  # rank 0 writes it
         return write_synthetic(
             self.model_, path, n_samples, class_distribution, target=target,
             progress=progress, seed=Seeds(self.random_state).integer("export"),
+        )
+
+    def to_dask(
+        self,
+        n_samples: int,
+        npartitions: int | None = None,
+        class_distribution="original",
+        *,
+        target: str = "target",
+    ):
+        """A synthetic data set of ``n_samples`` rows as a Dask DataFrame, made on Dask's workers.
+
+        Partition ``i`` is generated from the ``i``-th seed spawned from the
+        estimator's export seed, so with an integer ``random_state`` the rows
+        are the same whatever the number of workers (for the same
+        ``npartitions``); each worker holds at most a partition's rows. Write
+        it with Dask's own ``to_parquet``. Needs ``pip install
+        "gan-augment[distributed]"``; see the scaling-out guide.
+
+        Parameters
+        ----------
+        n_samples : int
+        npartitions : int or None, default=None
+            None: one partition per million rows.
+        class_distribution : "original", "balanced" or dict, default="original"
+            As for :meth:`sample_dataset`.
+        target : str, default="target"
+            Name of the label column (the last one).
+
+        Returns
+        -------
+        dask.dataframe.DataFrame
+            Indexed ``0 .. n_samples - 1``; partitions are generated when
+            computed (on the CPU, ``n_jobs`` torch threads each).
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_classification
+        >>> from gan_augment import GANOversampler
+        >>> X, y = make_classification(n_samples=200, weights=[0.9], random_state=0)
+        >>> model = GANOversampler(epochs=2, random_state=0).fit(X, y)
+        >>> frame = model.to_dask(1_000, npartitions=4)
+        >>> frame.npartitions, len(frame.compute(scheduler="synchronous"))
+        (4, 1000)
+        """
+        from .partitions import to_dask
+
+        check_is_fitted(self, "model_")
+        return to_dask(
+            self.model_, n_samples, npartitions, class_distribution, target=target,
+            seed=Seeds(self.random_state).integer("export"), n_jobs=self.n_jobs,
         )
 
     # -- persistence ----------------------------------------------------------------
@@ -882,6 +952,8 @@ class GANOversampler(BaseOverSampler):
         True
         """
         check_is_fitted(self, "model_")
+        if parallel.is_secondary(self.distributed):
+            return Path(path)  # rank 0 writes it
         fitted = {name: getattr(self, name, None) for name in _SAVED}
         fitted["sampling_strategy_"] = dict(self.sampling_strategy_)
         fitted["history_"] = {k: list(v) for k, v in self.history_.reset_index().items()}

@@ -90,10 +90,9 @@ class Seeds:
         """The root's entropy: ``random_state`` for an int, else the number drawn."""
         return int(self._root.entropy)
 
-    def _child(self, consumer: str) -> np.random.SeedSequence:
-        return np.random.SeedSequence(
-            self._root.entropy, spawn_key=(CONSUMERS.index(consumer),)
-        )
+    def _child(self, consumer: str, rank: int | None = None) -> np.random.SeedSequence:
+        key = (CONSUMERS.index(consumer),) + (() if rank is None else (rank,))
+        return np.random.SeedSequence(self._root.entropy, spawn_key=key)
 
     def integer(self, consumer: str) -> int:
         """A seed in ``[0, 2**31 - 1)`` for ``consumer``."""
@@ -103,7 +102,10 @@ class Seeds:
         """A NumPy stream for ``consumer``."""
         return np.random.default_rng(self._child(consumer))
 
-    def torch(self, consumer: str, device: torch.device) -> torch.Generator:
-        """A torch stream on ``device`` for ``consumer``."""
-        seed = int(self._child(consumer).generate_state(1, np.uint64)[0])
+    def torch(
+        self, consumer: str, device: torch.device, rank: int | None = None
+    ) -> torch.Generator:
+        """A torch stream on ``device`` for ``consumer`` (and, in data-parallel
+        training, one of its own for each process ``rank``)."""
+        seed = int(self._child(consumer, rank).generate_state(1, np.uint64)[0])
         return torch.Generator(device=device).manual_seed(seed)

@@ -109,6 +109,14 @@ class _Trainer:
             self.d, self.opt_d = make_private(discriminator, self.opt_d, config.privacy, rng)
             self._backward_context = quiet_hooks
             self._public_pass = lambda: public_pass(self.d)
+        # In data-parallel training the steps run through DistributedDataParallel
+        # wrappers (gradients averaged over the ranks); the state, generation and
+        # the generator step's pass through the discriminator (whose gradients
+        # are not stepped) use the modules themselves.
+        self.parallel = config.parallel
+        self.g_step, self.d_step = self.g, self.d
+        if self.parallel is not None:
+            self.g_step, self.d_step = self.parallel.wrap(self.g), self.parallel.wrap(self.d)
         self.result = TrainingResult()
         self.best_generator: dict | None = None
         # A discriminator that adapts to its scores (adaptive augmentation).
@@ -120,7 +128,7 @@ class _Trainer:
         noise = torch.randn(
             cond.shape[0], self.config.noise_dim, generator=self.rng, device=self.device
         )
-        raw = self.g(torch.cat([noise, cond], dim=1))
+        raw = self.g_step(torch.cat([noise, cond], dim=1))
         return raw, self.source.activate(raw, self.rng)
 
     def _step(self) -> torch.Tensor:
@@ -148,12 +156,12 @@ class _Trainer:
             else:
                 with torch.no_grad():
                     _, detached = self._fake(batch.cond)
-            real_scores = self.d(real, batch.cond)
-            fake_scores = self.d(detached, batch.cond)
+            real_scores = self.d_step(real, batch.cond)
+            fake_scores = self.d_step(detached, batch.cond)
             loss_d = loss.discriminator(real_scores, fake_scores)
             if loss.gradient_penalty:
                 loss_d = loss_d + config.gp_weight * gradient_penalty(
-                    self.d, real, detached, batch.cond, config.pac, self.rng
+                    self.d_step, real, detached, batch.cond, config.pac, self.rng
                 )
             self.opt_d.zero_grad(set_to_none=True)
             with self._backward_context():
@@ -199,6 +207,10 @@ class _Trainer:
                 _score_summary(fake_scores.detach(), loss.probabilistic),
             ]
         )
+        if self.parallel is not None:
+            # Every rank then sees the same losses, so all take the same
+            # roll-back and early-stopping decisions.
+            summary = self.parallel.mean(summary)
         if not bool(torch.isfinite(summary[:2]).all()):
             raise _NonFinite
         return summary
@@ -207,8 +219,10 @@ class _Trainer:
         totals = torch.zeros(len(HISTORY_COLUMNS), device=self.device)
         for _ in range(self.config.steps_per_epoch):
             totals += self._step()
-        weights = torch.stack([p.isfinite().all() for p in self.g.parameters()])
-        if not bool(weights.all()):
+        weights = bool(torch.stack([p.isfinite().all() for p in self.g.parameters()]).all())
+        if self.parallel is not None:
+            weights = self.parallel.all_true(weights)
+        if not weights:
             raise _NonFinite
         return (totals / self.config.steps_per_epoch).tolist()
 
@@ -249,8 +263,17 @@ class _Trainer:
         return Path(self.config.checkpoint.directory) / CHECKPOINT_FILE
 
     def _save_checkpoint(self) -> None:
+        streams = None
+        if self.parallel is not None:
+            # Every rank's own stream, so that a resumed fit draws what the
+            # uninterrupted one would have; rank 0 writes.
+            streams = self.parallel.gather_value(self.rng.get_state().cpu())
+            if not self.parallel.is_main:
+                return
         state = {**self._state(), "fit": self.config.checkpoint.record}
         state["rng"] = state["rng"].cpu()
+        if streams is not None:
+            state["rng_ranks"] = streams
         atomic_write(self._checkpoint_path(), lambda handle: torch.save(state, handle))
 
     def _resume(self, state: dict) -> None:
@@ -265,6 +288,16 @@ class _Trainer:
                 "resume=False to start again."
             )
         self._restore(state)
+        if self.parallel is not None:
+            streams = state.get("rng_ranks") or []
+            if len(streams) != self.parallel.world_size:
+                raise ValueError(
+                    f"Cannot resume from checkpoint '{self._checkpoint_path()}': it was "
+                    f"written by a fit of {len(streams) or 1} process(es), and this one "
+                    f"has {self.parallel.world_size}. Resume with as many processes, or "
+                    "fit with resume=False to start again."
+                )
+            self.rng.set_state(streams[self.parallel.rank])
 
     def _stopped(self) -> bool:
         """Whether early stopping has ended training (also in a resumed state)."""
@@ -364,6 +397,11 @@ class _Trainer:
             bar.close()
         if self.best_generator is not None:
             self.g.load_state_dict(self.best_generator)
+        if self.parallel is not None:
+            # The weights agree already; rank 0's batch-norm statistics and
+            # random stream make every rank generate the same rows.
+            self.parallel.broadcast_module(self.g)
+            self.parallel.broadcast_stream(self.rng)
         self.g.eval()
         return self.result
 
@@ -375,6 +413,9 @@ class _Trainer:
             return False
         self.g.eval()
         score = stopping.score(self.g)
+        if self.parallel is not None:
+            # Ranks' batch-norm statistics differ until the end of training.
+            score = self.parallel.broadcast_value(score)
         self.g.train()
         self.result.history["validation"].append(score)
         if score < self.result.best_score:

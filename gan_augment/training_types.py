@@ -131,6 +131,9 @@ class TrainingConfig:
         privacy budget.
     verbose : bool
         Show a tqdm progress bar with live losses.
+    parallel : gan_augment.parallel.ProcessGroup or None
+        Train across the ranks of a process group (data-parallel):
+        ``batch_size`` is then each rank's share of the step's batch.
     """
 
     epochs: int
@@ -149,6 +152,7 @@ class TrainingConfig:
     early_stopping: EarlyStopping | None = None
     privacy: Any = None
     verbose: bool = False
+    parallel: Any = None
 
 
 @dataclass

@@ -20,9 +20,10 @@ DATA = Path(__file__).parent / "data"
 
 
 def test_import_pulls_in_neither_opacus_nor_the_privacy_layer():
+    # Nor Dask, an extra that only to_dask and the user's joblib backend use.
     code = (
-        "import sys, gan_augment; "
-        "print(sorted(m for m in sys.modules if m.startswith(('opacus', 'gan_augment.privacy'))))"
+        "import sys, gan_augment; print(sorted(m for m in sys.modules if m.startswith("
+        "('opacus', 'gan_augment.privacy', 'dask', 'distributed', 'gan_augment.partitions'))))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120

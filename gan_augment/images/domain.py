@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 from sklearn.utils.validation import check_array, check_consistent_length, validate_data
 
-from ..options import IMAGE, Options, refuse_unavailable
+from ..options import IMAGE, Options, refuse_parallel, refuse_unavailable
 from ..resampling import GeneratedRows
 from ..seeding import Seeds
 from ..training import TrainingSetup
@@ -60,6 +60,11 @@ class ImageDomain:
 
     def check_options(self, options: Options, layout: ImageLayout, n_rows: int) -> None:
         """Refuse the options that exist for tables only."""
+        refuse_parallel(options, (
+            ("An image model", True,
+             "data-parallel training is built for tables (their shards, encoding "
+             "and batches); images train in one process"),
+        ))
         refuse_unavailable("images", (
             ("early_stopping", options.early_stopping,
              "its validation score is defined for tables", "without early_stopping"),

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["ConditionBatch", "ConditionSampler", "GenerationConditions"]
+__all__ = ["ConditionBatch", "ConditionSampler", "GenerationConditions", "generation_conditions"]
 
 
 class ConditionBatch:
@@ -149,20 +149,12 @@ class ConditionSampler:
         y_codes = np.asarray(y_codes, dtype=np.int64)
 
         if self.n_columns:
-            offsets = np.concatenate([[0], np.cumsum(self.n_categories)[:-1]])
-            # One (class, column, category) key per row and categorical column.
-            pair = category_codes + offsets[None, :]
-            keys = (y_codes[:, None] * self.n_pairs + pair).ravel()
+            keys, counts, offsets, pair_column = _pair_counts(
+                y_codes, category_codes, n_classes, self.n_categories
+            )
             rows = np.repeat(np.arange(n_rows), self.n_columns)
-            n_groups = n_classes * self.n_pairs
-            counts = np.bincount(keys, minlength=n_groups).reshape(
-                n_classes, self.n_pairs
-            )
-            pair_column = np.repeat(np.arange(self.n_columns), self.n_categories)
-            train_w = self._per_column_normalised(np.log1p(counts), pair_column)
-            generate_w = self._per_column_normalised(
-                counts.astype(np.float64), pair_column
-            )
+            train_w = _per_column_normalised(np.log1p(counts), pair_column)
+            generate_w = _per_column_normalised(counts.astype(np.float64), pair_column)
             self._pair_column = torch.as_tensor(pair_column, device=device)
             self._pair_offset = torch.as_tensor(offsets[pair_column], device=device)
         else:
@@ -185,15 +177,6 @@ class ConditionSampler:
         if w is None:
             return None
         return torch.as_tensor(w, dtype=torch.float32, device=self.device)
-
-    def _per_column_normalised(
-        self, w: np.ndarray, pair_column: np.ndarray
-    ) -> np.ndarray:
-        """Weights over (column, category) pairs, per class: each column gets
-        ``1 / n_columns`` of the mass, shared among its categories by ``w``."""
-        totals = np.zeros((w.shape[0], self.n_columns))
-        np.add.at(totals.T, pair_column, w.T)
-        return w / totals[:, pair_column] / self.n_columns
 
     def _draw(
         self,
@@ -233,3 +216,48 @@ class ConditionSampler:
         ).repeat_interleave(pack_size)
         return self._draw(classes, self._train_w, generator)
 
+
+def _pair_counts(
+    y_codes: np.ndarray, category_codes: np.ndarray, n_classes: int, n_categories: list[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per row and categorical column its ``(class, column, category)`` key; the
+    count of each key as ``(n_classes, n_pairs)``; each column's offset among
+    the pairs, and each pair's column."""
+    n_pairs = int(sum(n_categories))
+    offsets = np.concatenate([[0], np.cumsum(n_categories)[:-1]]).astype(np.int64)
+    pair = np.asarray(category_codes, dtype=np.int64) + offsets[None, :]
+    keys = (np.asarray(y_codes, dtype=np.int64)[:, None] * n_pairs + pair).ravel()
+    counts = np.bincount(keys, minlength=n_classes * n_pairs).reshape(n_classes, n_pairs)
+    pair_column = np.repeat(np.arange(len(n_categories)), n_categories)
+    return keys, counts, offsets, pair_column
+
+
+def _per_column_normalised(w: np.ndarray, pair_column: np.ndarray) -> np.ndarray:
+    """Weights over (column, category) pairs, per class: each column gets
+    ``1 / n_columns`` of the mass, shared among its categories by ``w``."""
+    n_columns = int(pair_column.max()) + 1
+    totals = np.zeros((w.shape[0], n_columns))
+    np.add.at(totals.T, pair_column, w.T)
+    return w / totals[:, pair_column] / n_columns
+
+
+def generation_conditions(
+    y_codes: np.ndarray, category_codes: np.ndarray, n_classes: int, n_categories: list[int]
+) -> GenerationConditions:
+    """The conditions of generation for these rows: each class's categories
+    with their frequency in the class (what :attr:`ConditionSampler.generation`
+    holds, without the sampler's index of the rows).
+
+    Examples
+    --------
+    >>> y, codes = np.array([0, 0, 0, 1]), np.array([[0], [1], [1], [0]])
+    >>> generation_conditions(y, codes, 2, [2]).weights.astype(float).round(3).tolist()
+    [[0.333, 0.667], [1.0, 0.0]]
+    """
+    n_pairs = int(sum(n_categories))
+    if not len(n_categories):
+        return GenerationConditions(n_classes, 0, None)
+    _, counts, _, pair_column = _pair_counts(y_codes, category_codes, n_classes, n_categories)
+    return GenerationConditions(
+        n_classes, n_pairs, _per_column_normalised(counts.astype(np.float64), pair_column)
+    )

@@ -20,14 +20,15 @@ import torch
 from imblearn.utils import check_sampling_strategy
 from sklearn.utils.validation import check_array, check_consistent_length, validate_data
 
-from ..options import TABULAR, Options, refuse_unavailable
+from ..options import TABULAR, Options, refuse_parallel, refuse_unavailable
+from ..parallel import shard_rows
 from ..resampling import table_rows
 from ..schema import TableSchema, check_finite
 from ..seeding import Seeds
 from ..training import EarlyStopping, TrainingSetup
 from .anchors import AnchoredBatches
 from .auxiliary import fit_auxiliary
-from .conditions import GenerationConditions
+from .conditions import GenerationConditions, generation_conditions
 from .data import TabularBatches
 from .model import TabularModel
 from .networks import Discriminator, Generator, initialise
@@ -135,6 +136,25 @@ def _validation_score(
     )
 
 
+def _fit_transformer(
+    options: Options, continuous: np.ndarray, categorical: np.ndarray, rng: np.random.Generator
+) -> TabularTransformer:
+    """The transformer of the table; in data-parallel training fitted by rank 0
+    and broadcast, so that every process encodes with the same modes (mixtures
+    fitted on machines that round differently could differ)."""
+    group = options.parallel
+    transformer = None
+    if group is None or group.is_main:
+        transformer = TabularTransformer(
+            max_modes=options.max_modes, max_categories=options.max_categories
+        ).fit(continuous, categorical, rng)
+    if group is not None:
+        # With rank 0's stream too, every rank then encodes the rows alike.
+        transformer, state = group.broadcast_value((transformer, rng.bit_generator.state))
+        rng.bit_generator.state = state
+    return transformer
+
+
 class TabularDomain:
     """Tables: arrays and DataFrames of continuous and categorical columns."""
 
@@ -181,6 +201,15 @@ class TabularDomain:
              "it conditions the image generator's batch norm",
              "with image_conditioning='embedding'"),
         ))
+        refuse_parallel(options, (
+            ("dp_epsilon", options.privacy is not None,
+             "the DP-SGD accounting here is that of one process (Opacus's "
+             "DPDDP would be needed to clip and noise across processes)"),
+            ("generator='anchored'", options.generator == "anchored",
+             "its anchors and neighbours are rows of one process's shard"),
+            (f"classifier_weight={options.classifier_weight}", options.classifier_weight > 0,
+             "each process would fit its own auxiliary classifier on its shard"),
+        ))
         if options.privacy is not None:
             from ..privacy.setup import check_private_options
 
@@ -198,6 +227,7 @@ class TabularDomain:
     ) -> TrainingSetup:
         np_rng = seeds.numpy("encoding")
         rng = seeds.torch("training", device)
+        group = options.parallel
         n_classes = len(classes)
         start = time.perf_counter()
         continuous, categorical = schema.split(X)
@@ -224,12 +254,18 @@ class TabularDomain:
             accounting = private.accounting
             fingerprint = None  # DP fits do not checkpoint (setup_private says why)
         else:
-            transformer = TabularTransformer(
-                max_modes=options.max_modes, max_categories=options.max_categories
-            ).fit(continuous, categorical, np_rng)
+            transformer = _fit_transformer(options, continuous, categorical, np_rng)
             encoded, category_codes = transformer.transform(continuous, categorical, np_rng)
             # Without a hold-out, a view: the encoded set is never copied.
             rows = train_rows if val_rows.size else slice(None)
+            generation = None
+            if group is not None:
+                # Generation follows the whole table's categories; each process
+                # trains on its own shard of the rows.
+                generation = generation_conditions(
+                    y_codes[rows], category_codes[rows], n_classes, transformer.n_categories
+                )
+                rows = train_rows[shard_rows(y_codes[train_rows], group, seeds.integer("training"))]
             auxiliary = None
             if options.classifier_weight > 0:
                 auxiliary = fit_auxiliary(
@@ -247,7 +283,7 @@ class TabularDomain:
                 )
             else:
                 source = TabularBatches(*data, pack_size=options.pac, **terms)
-            conditions = source.generation
+            conditions = source.generation if generation is None else generation
             class_weights = np.bincount(y_codes).astype(np.float64)
         layout = transformer.layout_
         logger.info(
@@ -268,6 +304,11 @@ class TabularDomain:
             device,
             rng,
         )
+        if group is not None:
+            # The networks start from the training stream on every rank (and
+            # DistributedDataParallel gives every rank rank 0's weights); each
+            # rank draws its batches, noise and Gumbel noise from its own.
+            rng = seeds.torch("training", device, rank=group.rank)
         early_stopping = None
         if val_rows.size:
             score = _validation_score(
