@@ -133,6 +133,7 @@ def test_batch_must_split_into_packs_per_process():
         (dict(dp_epsilon=1.0), "dp_epsilon cannot be combined with data-parallel"),
         (dict(generator="anchored"), "generator='anchored' cannot be combined"),
         (dict(classifier_weight=0.5), "classifier_weight=0.5 cannot be combined"),
+        (dict(batch_size=510, pac=10), "batch_size=510 cannot be shared by 2 processes"),
     ],
 )
 def test_options_data_parallel_training_cannot_honour_are_refused(params, words):

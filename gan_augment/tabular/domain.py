@@ -210,6 +210,9 @@ class TabularDomain:
             (f"classifier_weight={options.classifier_weight}", options.classifier_weight > 0,
              "each process would fit its own auxiliary classifier on its shard"),
         ))
+        if options.parallel is not None:
+            # Before any work: the same parameters fail alike on every rank.
+            options.parallel.per_rank_batch(options.batch_size, options.pac)
         if options.privacy is not None:
             from ..privacy.setup import check_private_options
 
