@@ -65,54 +65,132 @@ def markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def small_adult(n_rows: int = 2000, random_state: int = 0):
+    """A stratified ``n_rows`` sample of Adult's training file, and another
+    ``n_rows`` of it, disjoint, as the holdout (the small-table setting)."""
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_adult("train")
+    X_train, X_rest, y_train, y_rest = train_test_split(
+        X, y, train_size=n_rows, stratify=y, random_state=random_state
+    )
+    X_hold, _, y_hold, _ = train_test_split(
+        X_rest, y_rest, train_size=n_rows, stratify=y_rest, random_state=random_state
+    )
+    return (
+        X_train.reset_index(drop=True).assign(**{TARGET: y_train.to_numpy()}),
+        X_hold.reset_index(drop=True).assign(**{TARGET: y_hold.to_numpy()}),
+    )
+
+
+def released(model: GANOversampler, train: pd.DataFrame) -> dict:
+    """What the statistics released: categories kept per column (of those in
+    the data), and the bounds read for each continuous column."""
+    transformer = model.transformer_
+    X = train.drop(columns=TARGET)
+    categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
+    continuous = [c for c in X.columns if c not in categorical]
+    kept = {}
+    for name, (index, _, _) in zip(categorical, transformer.code_maps_):
+        counts = X[name].value_counts()
+        present = counts[counts > 0]
+        # Of the categories held by at least 100 and 200 rows, how many survived.
+        survived = [
+            f"{sum(c in set(index) for c in big)}/{len(big)} of those with >= {size} rows"
+            for size in (100, 200)
+            for big in [present[present >= size].index]
+        ]
+        kept[name] = f"{len(index)}/{len(present)} kept; " + "; ".join(survived)
+    bounds = {
+        name: f"[{column.low:.4g}, {column.high:.4g}] (data [{X[name].min():.4g}, {X[name].max():.4g}])"
+        for name, column in zip(continuous, transformer.columns_)
+    }
+    return {"categories": kept, "bounds": bounds}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--table", choices=["full", "small"], default="full",
+                        help="full: Adult's train file, its test file as holdout, categories "
+                        "declared; small: 2,000 training rows, 2,000 holdout rows, nothing declared")
     parser.add_argument("--epochs", default="auto", help="epochs without DP")
     parser.add_argument("--epochs-dp", type=int, default=15, help="epochs with DP")
     parser.add_argument("--epsilon", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--skip-plain", action="store_true")
     parser.add_argument(
         "--dp-discriminator-dims", type=int, nargs="+", default=None,
         help="discriminator widths of the DP run (default: the estimator's)",
     )
+    parser.add_argument("--statistics-share", type=float, default=None,
+                        help="override gan_augment.privacy.accounting.STATISTICS_SHARE")
+    parser.add_argument("--domain-share", type=float, default=None,
+                        help="override gan_augment.privacy.statistics.DOMAIN_SHARE")
     args = parser.parse_args()
     epochs = args.epochs if args.epochs == "auto" else int(args.epochs)
+    # Measurement knobs: the shares are module constants, not parameters.
+    from gan_augment.privacy import accounting, statistics
 
-    X, y = load_adult("train")
-    X_test, y_test = load_adult("test")
-    train = X.assign(**{TARGET: y})
-    # The holdout gets the training data's category dtypes (Adult's category
-    # sets are public: they are listed in adult.names).
-    test = X_test.astype(X.dtypes.to_dict()).assign(**{TARGET: y_test})
+    if args.statistics_share is not None:
+        accounting.STATISTICS_SHARE = args.statistics_share
+    if args.domain_share is not None:
+        statistics.DOMAIN_SHARE = args.domain_share
+
+    if args.table == "full":
+        X, y = load_adult("train")
+        X_test, y_test = load_adult("test")
+        train = X.assign(**{TARGET: y})
+        # The holdout gets the training data's category dtypes. Adult's category
+        # sets are public (they are listed in adult.names): declared under DP.
+        test = X_test.astype(X.dtypes.to_dict()).assign(**{TARGET: y_test})
+        domain = {
+            c: list(X[c].cat.categories) for c in X.columns
+            if isinstance(X[c].dtype, pd.CategoricalDtype)
+        }
+        delta = 1e-5
+    else:
+        train, test = small_adult(random_state=args.seed)
+        domain, delta = None, None
 
     rows = []
     if not args.skip_plain:
-        rows.append(run("no DP", GANOversampler(epochs=epochs, random_state=0), train, test))
+        rows.append(run("no DP", GANOversampler(epochs=epochs, random_state=args.seed), train, test))
     extra = {}
     if args.dp_discriminator_dims:
         extra["discriminator_dims"] = tuple(args.dp_discriminator_dims)
+    model = GANOversampler(
+        dp_epsilon=args.epsilon, dp_delta=delta, dp_domain=domain, epochs=args.epochs_dp,
+        random_state=args.seed, **extra,
+    )
     rows.append(
         run(
-            f"DP epsilon={args.epsilon:g}, delta=1e-5, {args.epochs_dp} epochs"
+            f"DP epsilon={args.epsilon:g}, {args.epochs_dp} epochs"
             + (f", D {extra['discriminator_dims']}" if extra else ""),
-            GANOversampler(
-                dp_epsilon=args.epsilon, dp_delta=1e-5, epochs=args.epochs_dp,
-                random_state=0, **extra,
-            ),
+            model,
             train,
             test,
         )
     )
     table = pd.DataFrame(rows).set_index("setting").T
+    release = released(model, train)
     text = (
-        f"Adult: {len(train)} training rows, {len(test)} holdout rows; torch "
-        f"{torch.__version__}, {torch.get_num_threads()} threads, {platform.machine()}\n\n"
+        f"Adult ({args.table}): {len(train)} training rows, {len(test)} holdout rows; "
+        f"seed {args.seed}; torch {torch.__version__} "
+        f"({torch.backends.cpu.get_cpu_capability()}), {torch.get_num_threads()} threads, "
+        f"{platform.machine()}\n\n"
         + markdown(table)
+        + "\n\nReleased under DP:\n\n"
+        + "\n".join(f"- {k}: {v}" for part in release.values() for k, v in part.items())
     )
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "privacy.md").write_text(text + "\n")
-    (args.out / "privacy.json").write_text(json.dumps(rows, indent=2))
+    stem = f"privacy_{args.table}_seed{args.seed}"
+    text = (
+        f"statistics share {accounting.STATISTICS_SHARE}, domain share "
+        f"{statistics.DOMAIN_SHARE}\n\n" + text
+    )
+    (args.out / f"{stem}.md").write_text(text + "\n")
+    (args.out / f"{stem}.json").write_text(json.dumps({"rows": rows, "released": release}, indent=2))
     print(text)
 
 

@@ -44,6 +44,7 @@ from .training import (
     read_checkpoint,
     train,
 )
+from .training_types import PRIVATE_HISTORY_DROPPED
 
 __all__ = ["FitResult", "data_digest", "fit_model"]
 
@@ -337,6 +338,12 @@ def fit_model(
     history = pd.DataFrame(result.history).set_index("epoch")
     if config.early_stopping is None:
         history = history.drop(columns="validation")
+    if setup.privacy is not None:
+        # The critic's loss and its scores of real rows are computed on the
+        # sampled real rows without noise: only the generator's side (its loss
+        # and the private discriminator's scores of rows generated from the
+        # released counts) is post-processing of the DP release.
+        history = history.drop(columns=list(PRIVATE_HISTORY_DROPPED))
     privacy = None
     if setup.privacy is not None:
         privacy = setup.privacy.finish(result.private_steps)

@@ -31,6 +31,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import parallel, persistence
 from .device import resolve_device
 from .domains import Domain, choose_domain
+from .exceptions import PrivacyBudgetWarning, warn_user
 from .fitting import fit_model
 from .losses import LOSSES
 from .options import SIZE_RULES, Options, check_class_counts, check_n_samples, resolve, resolved_loss
@@ -263,10 +264,12 @@ class GANOversampler(BaseOverSampler):
         Public knowledge of the columns, which then costs no budget: column
         (name, or index for arrays) -> ``(low, high)`` bounds for a continuous
         column (values outside are clipped), or a list of the categories of a
-        categorical one. Columns of pandas ``category`` or ``bool`` dtype
-        declare their categories by their dtype. Undeclared bounds and
-        category sets are read from noisy counts (a category held by too few
-        rows to stand out of the noise is then dropped).
+        categorical one (within the column's categories, for a ``category``
+        dtype). ``bool`` columns need no entry; a ``category`` dtype is no
+        declaration (``astype("category")`` takes its categories from the
+        data). Undeclared bounds (to an octave) and category sets are read from
+        noisy counts, within a fifth of the budget (a category held by too
+        few rows to stand out of the noise is then dropped).
 
     verbose : bool, default=False
         Show a progress bar with live losses.
@@ -389,7 +392,8 @@ class GANOversampler(BaseOverSampler):
     Attributes
     ----------
     sampling_strategy_ : dict
-        Class label -> number of rows to generate.
+        Class label -> number of rows to generate. Under DP, from the noisy
+        class sizes (the exact ones would give the class sizes away).
     classes_ : ndarray
         The class labels seen in fit.
     categorical_features_ : ndarray of int
@@ -404,7 +408,9 @@ class GANOversampler(BaseOverSampler):
         Per epoch: ``generator_loss``, ``discriminator_loss``, ``d_real`` and
         ``d_fake`` (mean discriminator outputs on real and generated rows:
         probabilities for ``minimax``/``non-saturating``, where both approach
-        0.5 at equilibrium; raw scores for the other losses).
+        0.5 at equilibrium; raw scores for the other losses). Under DP only
+        ``generator_loss`` and ``d_fake``: the other two are computed on real
+        rows without noise.
     n_epochs_ : int
         Epochs trained (fewer than asked when training was interrupted or
         stopped early); ``history_`` has one row per epoch.
@@ -428,8 +434,8 @@ class GANOversampler(BaseOverSampler):
         With ``dp_epsilon``: DP-SGD's noise multiplier.
     dp_history_ : list of [noise_multiplier, sample_rate, steps] or None
         With ``dp_epsilon``: the Gaussian mechanisms composed, in the form of
-        Opacus's ``RDPAccountant.history`` (the statistics' release, then the
-        DP-SGD steps), so the accounting can be checked independently.
+        Opacus's ``RDPAccountant.history`` (the statistics' releases: domains,
+        when some are read from the data, and frequencies; then the DP-SGD steps), so the accounting can be checked independently.
     image_layout_ : ImageLayout or None
         For images, their layout, shape, dtype and value range; None for tables.
     n_features_in_ : int
@@ -644,6 +650,15 @@ class GANOversampler(BaseOverSampler):
     @_on_own_threads
     def _fit_resample(self, X, y):
         fit = self._fit(X, y)
+        if fit.options.privacy is not None and fit.options.interpolation > 0:
+            warn_user(
+                f"With interpolation={fit.options.interpolation}, part of the rows "
+                "fit_resample adds are interpolated between real rows (SMOTE): "
+                "dp_epsilon does not cover them, only the generated ones (and the "
+                "fitted model, and what sample, sample_dataset and write_dataset "
+                "return). Use interpolation=0 for added rows that are all covered.",
+                PrivacyBudgetWarning,
+            )
         # The fit's own seeds: with random_state=None those of a resumed
         # checkpoint, so that a resumed fit_resample adds the same rows.
         source = fit.domain.resampler(self.model_, X, fit.y_codes, fit.options, fit.seeds)
@@ -699,6 +714,14 @@ class GANOversampler(BaseOverSampler):
             Seeds(self.random_state), self.device_,
         )
         privacy = result.privacy
+        if privacy is not None:
+            # The saved strategy must not give away the exact class sizes.
+            from .privacy.setup import released_sampling_strategy
+
+            self.sampling_strategy_ = released_sampling_strategy(
+                self.sampling_strategy, self.classes_, result.model.class_weights,
+                self._sampling_type,
+            )
         self._set_fitted(
             result.model,
             history_=result.history,

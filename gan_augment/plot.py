@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 
 __all__ = ["losses", "marginals", "projection", "sample_grid"]
 
-_HISTORY_COLUMNS = ["generator_loss", "discriminator_loss", "d_real", "d_fake"]
+#: Columns every history has (a private fit's lacks ``discriminator_loss``
+#: and ``d_real``, computed on real rows without noise).
+_HISTORY_COLUMNS = ["generator_loss", "d_fake"]
 
 
 def _figure(**kwargs: Any) -> Figure:
@@ -70,7 +72,8 @@ def losses(history: Any, *, path: str | PathLike | None = None) -> Figure:
     history : GANOversampler or DataFrame
         A fitted estimator, or its ``history_``: one row per epoch with the
         columns ``generator_loss``, ``discriminator_loss``, ``d_real`` and
-        ``d_fake``, and optionally ``validation``.
+        ``d_fake``, and optionally ``validation`` (a private fit's history
+        has only ``generator_loss`` and ``d_fake``, and only they are drawn).
     path : str or path-like, default=None
         When given, also save the figure there as a PNG (100 dpi).
 
@@ -120,18 +123,20 @@ def losses(history: Any, *, path: str | PathLike | None = None) -> Figure:
         # A fitted history_ knows its loss (pandas attrs).
         probabilistic = LOSSES[history.attrs["loss"]].probabilistic
     if probabilistic is None:
-        d = history[["d_real", "d_fake"]].to_numpy(dtype=float)
+        d = history[[c for c in ("d_real", "d_fake") if c in history]].to_numpy(dtype=float)
         probabilistic = bool(np.all((d > 0) & (d < 1)))
 
     fig = _figure(figsize=(10, 4))
     ax_loss, ax_d = fig.subplots(1, 2)
     epochs = history.index
     ax_loss.plot(epochs, history["generator_loss"], label="generator")
-    ax_loss.plot(epochs, history["discriminator_loss"], label="discriminator")
+    if "discriminator_loss" in history:
+        ax_loss.plot(epochs, history["discriminator_loss"], label="discriminator")
     ax_loss.set(title="Losses", xlabel="epoch", ylabel="loss")
     ax_loss.legend()
 
-    ax_d.plot(epochs, history["d_real"], label="D(real)")
+    if "d_real" in history:
+        ax_d.plot(epochs, history["d_real"], label="D(real)")
     ax_d.plot(epochs, history["d_fake"], label="D(fake)")
     if probabilistic:
         ax_d.axhline(0.5, color="grey", linestyle="--", label="equilibrium (0.5)")

@@ -25,12 +25,17 @@ __all__ = [
     "CheckpointConfig",
     "EarlyStopping",
     "HISTORY_COLUMNS",
+    "PRIVATE_HISTORY_DROPPED",
     "TrainingConfig",
     "TrainingResult",
     "TrainingSetup",
 ]
 
 HISTORY_COLUMNS = ("generator_loss", "discriminator_loss", "d_real", "d_fake")
+#: The history's columns computed on real rows without noise, which a private
+#: fit does not keep.
+PRIVATE_HISTORY_DROPPED = ("discriminator_loss", "d_real")
+
 class BatchSource(Protocol):
     """What the loop needs from a data domain."""
 

@@ -28,8 +28,10 @@ ALPHAS = [1 + x / 10.0 for x in range(1, 100)] + list(range(12, 64)) + [
     80, 100, 128, 160, 200, 256, 320, 400, 512, 768, 1024,
 ]
 
-#: Share of epsilon the statistics would spend on their own.
-STATISTICS_SHARE = 0.1
+#: Share of epsilon that the statistics cost DP-SGD: DP-SGD gets the noise that
+#: alone would spend ``(1 - STATISTICS_SHARE) * epsilon``, and the statistics
+#: the least noise that keeps the whole at ``epsilon``.
+STATISTICS_SHARE = 0.2
 #: Share of delta set aside for releasing discovered category sets.
 DISCOVERY_DELTA_SHARE = 0.1
 
@@ -113,10 +115,14 @@ def plan_budget(
 ) -> PrivacyPlan:
     """Split ``(epsilon, delta)`` between the statistics and DP-SGD.
 
-    The statistics get the noise that alone would spend
-    ``STATISTICS_SHARE * epsilon``; DP-SGD gets the smallest noise for which
-    both together spend at most ``epsilon`` (each found by bisection on the
-    accountant's answer).
+    DP-SGD gets the smallest noise for which it alone would spend
+    ``(1 - STATISTICS_SHARE) * epsilon``; the statistics get the smallest
+    noise for which both together spend at most ``epsilon`` (each found by
+    bisection on the accountant's answer). So the statistics cost DP-SGD
+    ``STATISTICS_SHARE`` of the budget: without them it could have spent all
+    of it. (Under Rényi-DP composition, the conversion to ``(epsilon,
+    delta)`` is paid once: a share of the budget buys the statistics far less
+    noise than a mechanism spending that share on its own would need.)
 
     Examples
     --------
@@ -129,15 +135,19 @@ def plan_budget(
     """
     discovery_delta = DISCOVERY_DELTA_SHARE * delta if discovery else 0.0
     rdp_delta = delta - discovery_delta
-    statistics_noise = _smallest_noise(
-        lambda noise: [(noise, 1.0, 1)], STATISTICS_SHARE * epsilon, rdp_delta
-    )
     sgd_noise = _smallest_noise(
-        lambda noise: [(statistics_noise, 1.0, 1), (noise, sample_rate, steps)],
-        epsilon,
+        lambda noise: [(noise, sample_rate, steps)],
+        (1 - STATISTICS_SHARE) * epsilon,
         rdp_delta,
     )
-    if sgd_noise is None:
+    statistics_noise = None
+    if sgd_noise is not None:
+        statistics_noise = _smallest_noise(
+            lambda noise: [(noise, 1.0, 1), (sgd_noise, sample_rate, steps)],
+            epsilon,
+            rdp_delta,
+        )
+    if statistics_noise is None:
         raise ValueError(
             f"dp_epsilon={epsilon} is too small to train for {steps} steps at "
             f"sampling rate {sample_rate:.3g}: fewer epochs or a larger dp_epsilon "

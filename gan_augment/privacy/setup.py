@@ -11,6 +11,7 @@ epsilon spent.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from numbers import Real
 
@@ -33,6 +34,7 @@ __all__ = [
     "PrivateAccounting",
     "PrivateData",
     "check_private_options",
+    "released_sampling_strategy",
     "setup_private",
 ]
 
@@ -71,6 +73,7 @@ class PrivateData:
     """What the private variant gives the tabular setup instead of fitted data."""
 
     transformer: TabularTransformer
+    schema: TableSchema
     source: PoissonBatches
     conditions: GenerationConditions
     class_weights: np.ndarray
@@ -130,6 +133,16 @@ def check_private_options(options: Options, schema: TableSchema, n_rows: int) ->
                     f"dp_domain[{key!r}]: a categorical column needs a list of distinct "
                     f"categories; got {value!r}."
                 )
+            dtype = schema.dtypes[names.index(key)]
+            outside = [v for v in values if isinstance(dtype, pd.CategoricalDtype)
+                       and v not in set(dtype.categories)]
+            if outside:
+                # Generated rows of those categories could not take X's dtype.
+                raise ValueError(
+                    f"dp_domain[{key!r}] declares categories {outside} that the "
+                    f"column's category dtype lacks: add them to it "
+                    f"(X[{key!r}].cat.add_categories) or leave them out."
+                )
         else:
             ok = (
                 isinstance(value, (tuple, list))
@@ -165,14 +178,61 @@ def _domains(domain: dict | None, schema: TableSchema) -> tuple[list, list]:
         dtype = schema.dtypes[i]
         if names[i] in domain:
             categorical.append(list(domain[names[i]]))
-        elif isinstance(dtype, pd.CategoricalDtype):
-            # The dtype's categories are the user's declaration, not the data's.
-            categorical.append(list(dtype.categories))
         elif pd.api.types.is_bool_dtype(dtype):
+            # Not read from the data: a boolean column can hold nothing else.
+            # (A pandas category dtype is no declaration: astype("category")
+            # takes its categories from the data.)
             categorical.append([False, True])
         else:
             categorical.append(None)
     return continuous, categorical
+
+
+def released_sampling_strategy(
+    sampling_strategy, classes: np.ndarray, class_counts: np.ndarray, sampling_type: str
+) -> dict:
+    """The rows to add per class, from the released noisy class sizes.
+
+    ``sampling_strategy_`` is saved with the model, so under DP it is computed
+    as imbalanced-learn computes it, but from the noisy sizes (rounded): from
+    the exact ones, and ``n_samples`` (public), it would give the class sizes
+    away. A class whose noisy size already meets a dict's target gets 0 rows.
+    """
+    from imblearn.utils import check_sampling_strategy
+
+    sizes = np.rint(np.maximum(class_counts, 1)).astype(int)
+    if isinstance(sampling_strategy, dict):
+        index = {label: i for i, label in enumerate(classes.tolist())}
+        return {
+            label: max(0, int(target) - int(sizes[index[label]]))
+            for label, target in sampling_strategy.items()
+        }
+    try:
+        return dict(
+            check_sampling_strategy(sampling_strategy, np.repeat(classes, sizes), sampling_type)
+        )
+    except ValueError:
+        # A float ratio that the noisy sizes already meet: nothing to add.
+        return {label: 0 for label, size in zip(classes, sizes) if size < sizes.max()}
+
+
+def _released_schema(schema: TableSchema, categories: list) -> TableSchema:
+    """The schema with each category dtype holding the released categories only.
+
+    A category dtype's categories may come from the data, and the schema is
+    saved with the model; the released ones (declared or discovered) keep the
+    dtype's order, and declared ones outside it follow.
+    """
+    dtypes = list(schema.dtypes)
+    for i, released in zip(schema.categorical_indices, categories):
+        dtype = dtypes[i]
+        if isinstance(dtype, pd.CategoricalDtype):
+            released = list(released)
+            own = [c for c in dtype.categories if c in set(released)]
+            dtypes[i] = pd.CategoricalDtype(
+                own + [c for c in released if c not in set(own)], ordered=dtype.ordered
+            )
+    return dataclasses.replace(schema, dtypes=dtypes)
 
 
 def _generation_weights(
@@ -238,6 +298,24 @@ def setup_private(
             "as dp_domain={column: (low, high)} to avoid both.",
             PrivacyBudgetWarning,
         )
+    category_dtypes = [
+        names[i] for i, d in zip(schema.categorical_indices, categorical_domains)
+        if d is None and isinstance(schema.dtypes[i], pd.CategoricalDtype)
+    ]
+    if category_dtypes:
+        warn_user(
+            f"Column(s) {category_dtypes} have a pandas category dtype but no "
+            "dp_domain entry: under differential privacy a dtype's categories count "
+            "as read from the data (astype('category') takes them from it), so they "
+            "are discovered from noisy counts and rare ones are dropped. If the "
+            "categories are public, declare them: dp_domain={column: "
+            "list(X[column].cat.categories)}.",
+            PrivacyBudgetWarning,
+        )
+    column_names = (
+        [names[i] for i in schema.continuous_indices],
+        [names[i] for i in schema.categorical_indices],
+    )
     counts = release_statistics(
         continuous,
         categorical,
@@ -248,16 +326,11 @@ def setup_private(
         plan.statistics_noise,
         plan.discovery_delta,
         rng,
+        column_names,
     )
-    plan.history.append((plan.statistics_noise, 1.0, 1))
+    plan.history.extend(counts.history)
     transformer = TabularTransformer.from_statistics(
-        counts,
-        (
-            [names[i] for i in schema.continuous_indices],
-            [names[i] for i in schema.categorical_indices],
-        ),
-        max_modes=options.max_modes,
-        max_categories=options.max_categories,
+        counts, max_modes=options.max_modes, max_categories=options.max_categories
     )
     encoded, codes = transformer.transform(continuous, categorical, rng)
     weights = _generation_weights(transformer, counts.pair_counts, n_classes)
@@ -281,5 +354,6 @@ def setup_private(
     )
     conditions = GenerationConditions(n_classes, int(sum(transformer.n_categories)), weights)
     return PrivateData(
-        transformer, source, conditions, counts.class_counts, PrivateAccounting(plan, dpsgd)
+        transformer, _released_schema(schema, counts.categories), source, conditions,
+        counts.class_counts, PrivateAccounting(plan, dpsgd),
     )

@@ -1,27 +1,40 @@
 """What the model learns from the real rows outside DP-SGD, released with noise.
 
-One Gaussian mechanism releases, in a single vector, every count the model
-needs besides the discriminator's gradients:
+Two Gaussian releases of counts give every statistic the model needs besides
+the discriminator's gradients; the second is chosen after the first
+(adaptive composition, which the accountant covers):
 
-* per class and per category of each categorical column, the number of rows
-  (without categorical columns, per class): class sizes, category sets and
-  the frequencies of training-by-sampling come from these;
-* per continuous column, a histogram over a grid fixed in advance: from the
-  user's bounds (64 equal bins, plus the grid below falling inside them), or,
-  without bounds, a signed logarithmic grid from 1e-4 to 1e10 (10 bins per
-  decade, and two open-ended bins). Bounds and the modes of the mode-specific
-  normalisation are read from the noisy histogram.
+1. **Domains** (only for what the user did not declare in ``dp_domain``):
 
-A row adds 1 to one count per categorical column (or to its class count) and
-to one bin per continuous column, so the vector's L2 sensitivity is
-``sqrt(max(n_categorical, 1) + n_continuous)``.
+   * per undeclared categorical column, one count per category seen, summed
+     over the classes. A category is *discovered* (released) only if its
+     noisy count exceeds a threshold chosen so that a category held by a
+     single row is released with probability at most the discovery share of
+     delta (the thresholding argument of private partition selection);
+   * per undeclared continuous column, a coarse histogram on a grid fixed in
+     advance: signed powers of two from ``2**-10`` to ``2**40`` (a bin
+     ``[2**k, 2**(k+1))`` per octave, one bin around zero and two open-ended
+     bins), as in the approximate bounds of Google's differential-privacy
+     library. The bounds are the outer edges of the outermost bins whose
+     noisy count passes a threshold that an empty bin passes with
+     probability :data:`FALSE_BIN_RATE` per column.
 
-Category sets that the user did not declare (a list in ``dp_domain``, or a
-pandas ``category`` dtype) are *discovered*: a category is kept only if its
-noisy count, summed over the classes, exceeds a threshold chosen so that a
-category held by a single row is released with probability at most the
-discovery share of delta (the standard thresholding argument for private
-partition selection).
+2. **Frequencies**, within the released domains:
+
+   * per categorical column, the rows per class and released category (class
+     sizes and the frequencies of conditional sampling come from these; rows
+     of unreleased categories are counted nowhere); without categorical
+     columns, the rows per class;
+   * per continuous column, a histogram of 64 equal bins between its bounds
+     (declared or released in 1.; values outside are clipped), from which
+     the modes of the mode-specific normalisation are read.
+
+A row adds 1 to one count per column of a release, so a release touching
+``m`` columns has L2 sensitivity ``sqrt(m)``. The statistics' noise
+multiplier (one Gaussian mechanism's worth, from
+:func:`~gan_augment.privacy.accounting.plan_budget`) is split between the two
+releases so that their Rényi divergences add up to that mechanism's:
+:data:`DOMAIN_SHARE` of it goes to the domains when there are any to read.
 """
 
 from __future__ import annotations
@@ -33,45 +46,42 @@ from scipy.stats import norm
 
 from ..categories import CategoryColumn, unique_values
 
-__all__ = ["ColumnHistogram", "PrivateCounts", "release_statistics"]
+__all__ = [
+    "ColumnHistogram", "PrivateCounts", "coarse_bounds", "discovery_threshold",
+    "release_statistics",
+]
 
+#: Share of the statistics' Rényi budget spent on reading the domains.
+DOMAIN_SHARE = 0.75
+#: Per column, the chance that an empty bin of the coarse grid passes the
+#: bounds threshold (which would widen that column's bounds).
+FALSE_BIN_RATE = 0.01
+
+_OCTAVES = 2.0 ** np.arange(-10, 41)
+#: Edges of the coarse grid of undeclared continuous columns.
+COARSE_EDGES = np.concatenate([[-np.inf], -_OCTAVES[::-1], _OCTAVES, [np.inf]])
 _LOG_GRID = 10.0 ** (np.arange(-40, 101) / 10.0)
 _BOUNDED_BINS = 64
 
 
-def _grid(bounds: tuple[float, float] | None) -> np.ndarray:
-    """Bin edges, fixed before looking at the data."""
+def _grid(low: float, high: float) -> np.ndarray:
+    """Bin edges between known bounds: 64 equal bins, plus the points of a
+    signed logarithmic grid that fall inside (which resolve a point mass at 0)."""
     signed = np.concatenate([-_LOG_GRID[::-1], [0.0], _LOG_GRID])
-    if bounds is None:
-        return np.concatenate([[-np.inf], signed, [np.inf]])
-    low, high = bounds
     inside = signed[(signed > low) & (signed < high)]
     return np.unique(np.concatenate([np.linspace(low, high, _BOUNDED_BINS + 1), inside]))
 
 
 @dataclass
 class ColumnHistogram:
-    """A continuous column's noisy histogram (negative counts set to 0)."""
+    """A continuous column's noisy histogram between its bounds (negative counts set to 0)."""
 
     edges: np.ndarray
     counts: np.ndarray
-    declared: bool
 
-    def bounds(self, threshold: float) -> tuple[float, float] | None:
-        """Declared bounds, or the span of bins whose noisy count passes
-        ``threshold`` (open-ended bins give their finite edge); None if none does."""
-        if self.declared:
-            return float(self.edges[0]), float(self.edges[-1])
-        passing = np.flatnonzero(self.counts > threshold)
-        if not passing.size:
-            return None
-        finite = self.edges[np.isfinite(self.edges)]
-        low = self.edges[passing[0]]
-        high = self.edges[passing[-1] + 1]
-        return (
-            float(low if np.isfinite(low) else finite[0]),
-            float(high if np.isfinite(high) else finite[-1]),
-        )
+    @property
+    def bounds(self) -> tuple[float, float]:
+        return float(self.edges[0]), float(self.edges[-1])
 
     def quantiles(self, probabilities: np.ndarray, low: float, high: float) -> np.ndarray:
         """Quantiles of the noisy histogram within ``[low, high]``, linear within bins."""
@@ -93,33 +103,57 @@ class PrivateCounts:
     Attributes
     ----------
     class_counts : ndarray of shape (n_classes,)
-        Noisy rows per class (at least 1).
+        Noisy rows per class (at least 1), from released cells only.
     categories : list of ndarray
-        Per categorical column, the categories kept.
-    pair_counts : list of ndarray of shape (n_classes, n_kept)
-        Per categorical column, noisy rows per class and kept category (>= 0).
+        Per categorical column, the categories released (declared or discovered).
+    pair_counts : list of ndarray of shape (n_classes, n_released)
+        Per categorical column, noisy rows per class and released category (>= 0).
     histograms : list of ColumnHistogram
-        Per continuous column.
-    noise_std : float
-        Standard deviation of the noise added to every count.
+        Per continuous column, between its bounds.
+    noise_std : tuple of float
+        Standard deviation of the noise on every count of the domains release
+        (0 when there was none) and of the frequencies release.
+    history : list of (noise_multiplier, 1.0, 1)
+        The releases in the form of Opacus's accountant.
     """
 
     class_counts: np.ndarray
     categories: list
     pair_counts: list
     histograms: list
-    noise_std: float
+    noise_std: tuple
+    history: list
 
 
-def discovery_threshold(noise_std: float, n_classes: int, n_columns: int, delta: float) -> float:
-    """Noisy count (summed over ``n_classes`` cells) a discovered category must pass.
+def discovery_threshold(noise_std: float, n_columns: int, delta: float) -> float:
+    """Noisy count a discovered category must pass.
 
     A row present in only one of two neighbouring data sets can bring at most
     one unseen category per column; each passes with probability
-    ``P(1 + N(0, n_classes * noise_std**2) > threshold)``, and the threshold
-    makes the union over ``n_columns`` columns at most ``delta``.
+    ``P(1 + N(0, noise_std**2) > threshold)``, and the threshold makes the
+    union over ``n_columns`` columns at most ``delta``.
     """
-    return 1.0 + noise_std * np.sqrt(n_classes) * float(norm.isf(delta / max(n_columns, 1)))
+    return 1.0 + noise_std * float(norm.isf(delta / max(n_columns, 1)))
+
+
+def coarse_bounds(counts: np.ndarray, noise_std: float) -> tuple[float, float] | None:
+    """Bounds read off a noisy histogram on :data:`COARSE_EDGES`: the span of
+    the bins that pass the threshold (an open-ended bin gives its finite
+    edge); None if no bin passes."""
+    threshold = noise_std * float(norm.isf(FALSE_BIN_RATE / len(counts)))
+    passing = np.flatnonzero(counts > threshold)
+    if not passing.size:
+        return None
+    low, high = COARSE_EDGES[passing[0]], COARSE_EDGES[passing[-1] + 1]
+    return (
+        float(low if np.isfinite(low) else COARSE_EDGES[1]),
+        float(high if np.isfinite(high) else COARSE_EDGES[-2]),
+    )
+
+
+def _coarse_counts(x: np.ndarray) -> np.ndarray:
+    bins = np.searchsorted(COARSE_EDGES, x, side="right") - 1
+    return np.bincount(np.clip(bins, 0, len(COARSE_EDGES) - 2), minlength=len(COARSE_EDGES) - 1)
 
 
 def release_statistics(
@@ -132,6 +166,7 @@ def release_statistics(
     noise_multiplier: float,
     discovery_delta: float,
     rng: np.random.Generator,
+    names: tuple[list, list] | None = None,
 ) -> PrivateCounts:
     """Release the noisy counts described in the module docstring.
 
@@ -146,62 +181,93 @@ def release_statistics(
     categorical_domains : list of array-like or None
         Declared categories per categorical column; others are discovered.
     noise_multiplier : float
-        Noise standard deviation per unit of L2 sensitivity.
+        The statistics' noise multiplier, as one Gaussian mechanism: the two
+        releases together spend what it alone would.
     discovery_delta : float
         Delta spent on discovered category sets.
     rng : numpy.random.Generator
         Source of the noise.
+    names : (list, list), optional
+        The continuous and the categorical columns' names, for messages.
+
+    Raises
+    ------
+    ValueError
+        If no bin of an undeclared continuous column's coarse histogram, or
+        no category of an undeclared categorical column, stands out of the
+        noise: the message names the column and what to declare.
     """
     n_continuous, n_categorical = continuous.shape[1], categorical.shape[1]
-    sensitivity = np.sqrt(max(n_categorical, 1) + n_continuous)
-    sigma = noise_multiplier * sensitivity
+    continuous_names, categorical_names = names or (
+        list(range(n_continuous)), list(range(n_categorical))
+    )
+    undeclared_continuous = [j for j, d in enumerate(continuous_domains) if d is None]
+    undeclared_categorical = [j for j, d in enumerate(categorical_domains) if d is None]
+    m_domains = len(undeclared_continuous) + len(undeclared_categorical)
+    m_frequencies = n_continuous + max(n_categorical, 1)
+    share = DOMAIN_SHARE if m_domains else 0.0
+    history, stds = [], []
 
-    def noisy(counts: np.ndarray) -> np.ndarray:
-        return counts + rng.normal(0.0, sigma, size=counts.shape)
+    def release(m: int, part: float):
+        multiplier = noise_multiplier / np.sqrt(part)
+        history.append((float(multiplier), 1.0, 1))
+        stds.append(float(multiplier * np.sqrt(m)))
+        sigma = stds[-1]
+        return sigma, lambda counts: counts + rng.normal(0.0, sigma, size=counts.shape)
 
+    # 1. Domains.
+    bounds = list(continuous_domains)
+    categories = [None if d is None else np.asarray(list(d), dtype=object) for d in categorical_domains]
+    if m_domains:
+        sigma, noisy = release(m_domains, share)
+        for j in undeclared_continuous:
+            bounds[j] = coarse_bounds(noisy(_coarse_counts(continuous[:, j]).astype(float)), sigma)
+            if bounds[j] is None:
+                name = continuous_names[j]
+                raise ValueError(
+                    f"Column {name!r}: no bin of its noisy histogram stands out of the "
+                    "noise, so no bounds can be read for it under this privacy budget. "
+                    f"Pass them: dp_domain={{{name!r}: (low, high)}}."
+                )
+        threshold = discovery_threshold(sigma, len(undeclared_categorical), discovery_delta)
+        for j in undeclared_categorical:
+            values, codes, _ = unique_values(categorical[:, j])
+            totals = noisy(np.bincount(codes, minlength=len(values)).astype(float))
+            categories[j] = values[totals > threshold]
+            if not len(categories[j]):
+                name = categorical_names[j]
+                raise ValueError(
+                    f"Column {name!r}: no category passed the noise threshold, so its "
+                    "category set cannot be released under this privacy budget. "
+                    f"Declare it: dp_domain={{{name!r}: [category, ...]}}."
+                )
+    else:
+        stds.append(0.0)
+
+    # 2. Frequencies within the released domains.
+    _, noisy = release(m_frequencies, 1.0 - share)
     histograms = []
-    for j, bounds in enumerate(continuous_domains):
-        edges = _grid(bounds)
-        x = continuous[:, j] if bounds is None else np.clip(continuous[:, j], *bounds)
-        if bounds is None:
-            bins = np.searchsorted(edges, x, side="right") - 1
-            counts = np.bincount(np.clip(bins, 0, len(edges) - 2), minlength=len(edges) - 1)
-        else:
-            counts, _ = np.histogram(x, bins=edges)
-        histograms.append(
-            ColumnHistogram(edges, np.maximum(noisy(counts.astype(float)), 0.0), bounds is not None)
-        )
-
-    categories, pair_counts, class_totals = [], [], []
-    undeclared = sum(domain is None for domain in categorical_domains)
-    threshold = discovery_threshold(sigma, n_classes, undeclared, discovery_delta)
-    for j, domain in enumerate(categorical_domains):
-        column = categorical[:, j]
-        if domain is None:
-            values, codes, _ = unique_values(column)
-        else:
-            values = np.asarray(list(domain), dtype=object)
-            codes = CategoryColumn(values).codes(column)
+    for j, (low, high) in enumerate(bounds):
+        edges = _grid(low, high)
+        counts, _ = np.histogram(np.clip(continuous[:, j], low, high), bins=edges)
+        histograms.append(ColumnHistogram(edges, np.maximum(noisy(counts.astype(float)), 0.0)))
+    pair_counts = []
+    for j, values in enumerate(categories):
+        codes = CategoryColumn(values).codes(categorical[:, j])
         inside = codes >= 0
         counts = np.zeros((n_classes, len(values)))
         np.add.at(counts, (y_codes[inside], codes[inside]), 1.0)
-        counts = noisy(counts)
-        class_totals.append(counts.sum(axis=1))
-        if domain is None:
-            kept = counts.sum(axis=0) > threshold
-            values, counts = values[kept], counts[:, kept]
-        categories.append(values)
-        pair_counts.append(np.maximum(counts, 0.0))
-
+        pair_counts.append(noisy(counts))
     if n_categorical:
-        # Each column's counts sum to the class sizes: average the estimates.
-        class_counts = np.mean(class_totals, axis=0)
+        # Each column's released cells sum to (about) the class sizes: average.
+        class_counts = np.mean([counts.sum(axis=1) for counts in pair_counts], axis=0)
     else:
         class_counts = noisy(np.bincount(y_codes, minlength=n_classes).astype(float))
     return PrivateCounts(
         class_counts=np.maximum(class_counts, 1.0),
         categories=categories,
-        pair_counts=pair_counts,
+        pair_counts=[np.maximum(counts, 0.0) for counts in pair_counts],
         histograms=histograms,
-        noise_std=float(sigma),
+        noise_std=tuple(stds),
+        history=history,
     )

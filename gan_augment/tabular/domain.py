@@ -252,7 +252,7 @@ class TabularDomain:
                 schema, continuous, categorical, y_codes, n_classes,
                 epochs * steps_per_epoch * options.n_critic, options, device, np_rng,
             )
-            transformer, source = private.transformer, private.source
+            transformer, source, schema = private.transformer, private.source, private.schema
             conditions, class_weights = private.conditions, private.class_weights
             accounting = private.accounting
             fingerprint = None  # DP fits do not checkpoint (setup_private says why)

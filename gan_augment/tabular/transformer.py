@@ -331,7 +331,6 @@ class TabularTransformer:
     def from_statistics(
         cls,
         counts,
-        names: list,
         max_modes: int = 10,
         max_categories: int | None = 100,
     ) -> TabularTransformer:
@@ -340,42 +339,20 @@ class TabularTransformer:
         Parameters
         ----------
         counts : gan_augment.privacy.statistics.PrivateCounts
-        names : list of (list, list)
-            The continuous and the categorical columns' names, for messages.
+            Released bounds, histograms, categories and their counts (the
+            release refuses a column for which nothing stood out of the noise).
         max_modes, max_categories : int
             As for the constructor.
-
-        Raises
-        ------
-        ValueError
-            If no bounds can be read for a continuous column, or no category of
-            a categorical column passed the noise threshold.
         """
-        continuous_names, categorical_names = names
         transformer = cls(max_modes=max_modes, max_categories=max_categories)
-        threshold = 3 * counts.noise_std
-        transformer.columns_ = []
-        for name, histogram in zip(continuous_names, counts.histograms):
-            bounds = histogram.bounds(threshold)
-            if bounds is None:
-                raise ValueError(
-                    f"Column {name!r}: no bin of its noisy histogram stands out of the "
-                    "noise, so no bounds can be read for it under this privacy budget. "
-                    f"Pass them: dp_domain={{{name!r}: (low, high)}}."
-                )
-            transformer.columns_.append(_column_from_histogram(histogram, *bounds, max_modes))
+        transformer.columns_ = [
+            _column_from_histogram(histogram, *histogram.bounds, max_modes)
+            for histogram in counts.histograms
+        ]
         transformer.n_categorical_ = len(counts.categories)
         transformer.categories_, transformer.pooled_ = [], []
         transformer.code_maps_ = []
-        for name, values, pair_counts in zip(
-            categorical_names, counts.categories, counts.pair_counts
-        ):
-            if not len(values):
-                raise ValueError(
-                    f"Column {name!r}: no category passed the noise threshold, so its "
-                    "category set cannot be released under this privacy budget. "
-                    f"Declare it: dp_domain={{{name!r}: [category, ...]}}."
-                )
+        for values, pair_counts in zip(counts.categories, counts.pair_counts):
             totals = pair_counts.sum(axis=0)
             # Own entries in order of noisy frequency (the released counts are
             # all there is to order by); pooling follows the package's rule.
