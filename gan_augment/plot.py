@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .losses import LOSSES
-from .schema import is_categorical_dtype
+from .schema import as_frame, is_categorical_dtype
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -44,16 +44,6 @@ def _finish(fig: Figure, path: str | PathLike | None) -> Figure:
     if path is not None:
         fig.savefig(path, dpi=100, format="png")
     return fig
-
-
-def _as_frame(X: Any, name: str) -> pd.DataFrame:
-    """A DataFrame as it is; a 2-D array as a DataFrame with columns 0..n-1."""
-    if isinstance(X, pd.DataFrame):
-        return X
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be 2-D; got an array of shape {X.shape}.")
-    return pd.DataFrame(X)
 
 
 def _same_columns(real: pd.DataFrame, synthetic: pd.DataFrame) -> None:
@@ -204,8 +194,8 @@ def marginals(
     >>> X_syn = sampler.sample(500, y=1)  # doctest: +SKIP
     >>> fig = plot.marginals(X[y == 1], X_syn, path="marginals.png")  # doctest: +SKIP
     """
-    real = _as_frame(X_real, "X_real")
-    synthetic = _as_frame(X_synthetic, "X_synthetic")
+    real = as_frame(X_real, "X_real")
+    synthetic = as_frame(X_synthetic, "X_synthetic")
     _same_columns(real, synthetic)
     if columns is None:
         columns = list(real.columns)
@@ -307,8 +297,8 @@ def projection(
     from sklearn.decomposition import PCA
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    real = _as_frame(X_real, "X_real")
-    synthetic = _as_frame(X_synthetic, "X_synthetic")
+    real = as_frame(X_real, "X_real")
+    synthetic = as_frame(X_synthetic, "X_synthetic")
     _same_columns(real, synthetic)
     y_real = np.asarray(y_real)
     y_synthetic = np.asarray(y_synthetic)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["TableSchema", "check_finite", "is_categorical_dtype"]
+__all__ = ["TableSchema", "as_frame", "check_finite", "is_categorical_dtype"]
 
 
 def is_categorical_dtype(dtype: Any) -> bool:
@@ -27,6 +27,16 @@ def is_categorical_dtype(dtype: Any) -> bool:
         or pd.api.types.is_bool_dtype(dtype)
         or pd.api.types.is_string_dtype(dtype)
     )
+
+
+def as_frame(X: Any, name: str) -> pd.DataFrame:
+    """A DataFrame as it is; a 2-D array as a DataFrame with columns 0..n-1."""
+    if isinstance(X, pd.DataFrame):
+        return X
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be 2-D; got an array of shape {X.shape}.")
+    return pd.DataFrame(X)
 
 
 def _column_names(X: pd.DataFrame | np.ndarray) -> list[Any]:
