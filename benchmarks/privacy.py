@@ -123,8 +123,12 @@ def main() -> None:
         "--dp-discriminator-dims", type=int, nargs="+", default=None,
         help="discriminator widths of the DP run (default: the estimator's)",
     )
+    parser.add_argument("--n-critic", type=int, default=None,
+                        help="discriminator (DP-SGD) steps per generator step of the DP run")
+    parser.add_argument("--batch-size", type=int, default=None, help="batch size of the DP run")
     parser.add_argument("--statistics-share", type=float, default=None,
-                        help="override gan_augment.privacy.accounting.STATISTICS_SHARE")
+                        help="one share for the statistics instead of the rule of "
+                        "gan_augment.privacy.accounting.STATISTICS_SHARES")
     parser.add_argument("--domain-share", type=float, default=None,
                         help="override gan_augment.privacy.statistics.DOMAIN_SHARE")
     args = parser.parse_args()
@@ -133,7 +137,7 @@ def main() -> None:
     from gan_augment.privacy import accounting, statistics
 
     if args.statistics_share is not None:
-        accounting.STATISTICS_SHARE = args.statistics_share
+        accounting.STATISTICS_SHARES = (args.statistics_share,)
     if args.domain_share is not None:
         statistics.DOMAIN_SHARE = args.domain_share
 
@@ -159,6 +163,10 @@ def main() -> None:
     extra = {}
     if args.dp_discriminator_dims:
         extra["discriminator_dims"] = tuple(args.dp_discriminator_dims)
+    if args.n_critic:
+        extra["n_critic"] = args.n_critic
+    if args.batch_size:
+        extra["batch_size"] = args.batch_size
     model = GANOversampler(
         dp_epsilon=args.epsilon, dp_delta=delta, dp_domain=domain, epochs=args.epochs_dp,
         random_state=args.seed, **extra,
@@ -166,7 +174,7 @@ def main() -> None:
     rows.append(
         run(
             f"DP epsilon={args.epsilon:g}, {args.epochs_dp} epochs"
-            + (f", D {extra['discriminator_dims']}" if extra else ""),
+            + "".join(f", {k} {v}" for k, v in extra.items()),
             model,
             train,
             test,
@@ -186,7 +194,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     stem = f"privacy_{args.table}_seed{args.seed}"
     text = (
-        f"statistics share {accounting.STATISTICS_SHARE}, domain share "
+        f"statistics share {args.statistics_share or 'by rule'}, domain share "
         f"{statistics.DOMAIN_SHARE}\n\n" + text
     )
     (args.out / f"{stem}.md").write_text(text + "\n")

@@ -248,7 +248,8 @@ class GANOversampler(BaseOverSampler):
         "gan-augment[privacy]"``, i.e. Opacus). The discriminator is trained
         with DP-SGD, and everything else learned from the rows (class sizes,
         category sets and frequencies, the continuous columns' bounds and
-        modes) comes from noisy counts that spend 10% of the budget; the
+        modes) comes from noisy counts that cost DP-SGD 20% of the budget
+        on a small table and down to 5% on a large one; the
         :doc:`privacy guide <privacy>` says how each is covered. The guarantee
         covers the fitted model and what :meth:`sample` and
         :meth:`sample_dataset` generate, not the output of ``fit_resample``,

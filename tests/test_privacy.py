@@ -15,7 +15,7 @@ from gan_augment import GANOversampler  # noqa: E402
 from gan_augment.exceptions import PrivacyBudgetWarning  # noqa: E402
 from gan_augment.privacy.accounting import ALPHAS, plan_budget  # noqa: E402
 from gan_augment.privacy.batches import PoissonBatches  # noqa: E402
-from gan_augment.privacy.statistics import release_statistics  # noqa: E402
+from gan_augment.privacy.statistics import frequency_noise_scale, release_statistics  # noqa: E402
 from gan_augment.tabular.transformer import TabularTransformer  # noqa: E402
 
 from .conftest import FAST  # noqa: E402
@@ -79,6 +79,44 @@ def test_plan_spends_at_most_the_budget_and_needs_more_noise_for_less():
     for plan in (loose, tight):
         plan.history = [(plan.statistics_noise, 1.0, 1), (plan.sgd_noise, 0.01, 1000)]
         assert plan.epsilon * 0.98 <= plan.spent() <= plan.epsilon
+
+
+def test_statistics_share_shrinks_once_the_frequency_noise_is_small_against_n():
+    from gan_augment.privacy.accounting import FREQUENCY_NOISE_TARGET, STATISTICS_SHARES
+
+    scale = frequency_noise_scale(6, 8, 6)
+    plans = {
+        n: plan_budget(1.0, 1e-5, 500 / n, 1000, discovery=False, n_rows=n, frequency_scale=scale)
+        for n in (2_000, 30_000, 1_000_000)
+    }
+    # A small table cannot reach the target: it gets the largest share.
+    assert plans[2_000].statistics_share == max(STATISTICS_SHARES)
+    assert plans[30_000].statistics_share == 0.1
+    assert plans[1_000_000].statistics_share == min(STATISTICS_SHARES)
+    big = plans[1_000_000]
+    assert big.statistics_noise * scale <= FREQUENCY_NOISE_TARGET * 1_000_000
+    # The budget the statistics leave goes to DP-SGD: less noise than at 0.2.
+    unshrunk = plan_budget(1.0, 1e-5, 500 / 1_000_000, 1000, discovery=False)
+    assert unshrunk.statistics_share == 0.2
+    assert big.sgd_noise < unshrunk.sgd_noise
+    assert big.statistics_noise > unshrunk.statistics_noise
+    for plan in plans.values():
+        plan.history = [(plan.statistics_noise, 1.0, 1), (plan.sgd_noise, plan.sample_rate, 1000)]
+        assert plan.spent() <= plan.epsilon
+
+
+def test_frequency_noise_scale_is_the_released_frequencies_noise():
+    rng = np.random.default_rng(0)
+    n = 500
+    continuous = rng.normal(size=(n, 2))
+    categorical = rng.choice(["p", "q"], size=(n, 3)).astype(object)
+    for domains in ([None, None], [(-5.0, 5.0), (-5.0, 5.0)]):
+        counts = release_statistics(
+            continuous, categorical, rng.integers(0, 2, n), 2, domains, [["p", "q"]] * 3,
+            noise_multiplier=4.0, discovery_delta=0.0, rng=rng,
+        )
+        undeclared = sum(d is None for d in domains)
+        assert counts.noise_std[1] == pytest.approx(4.0 * frequency_noise_scale(2, 3, undeclared))
 
 
 def test_generated_rows_respect_declared_domains(frame):

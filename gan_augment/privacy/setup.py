@@ -27,7 +27,7 @@ from ..tabular.transformer import TabularTransformer
 from .accounting import PrivacyPlan, plan_budget
 from .batches import PoissonBatches
 from .dpsgd import DPSGD
-from .statistics import release_statistics
+from .statistics import frequency_noise_scale, release_statistics
 
 __all__ = [
     "PrivacyResult",
@@ -281,12 +281,17 @@ def setup_private(
     delta = privacy.delta if privacy.delta is not None else 1 / (10 * n_rows)
     continuous_domains, categorical_domains = _domains(privacy.domain, schema)
     sample_rate = min(1.0, options.batch_size / n_rows)
+    undeclared = sum(d is None for d in continuous_domains + categorical_domains)
     plan = plan_budget(
         privacy.epsilon,
         delta,
         sample_rate,
         steps,
         discovery=any(d is None for d in categorical_domains),
+        n_rows=n_rows,
+        frequency_scale=frequency_noise_scale(
+            len(continuous_domains), len(categorical_domains), undeclared
+        ),
     )
     names = schema.names
     undeclared = [names[i] for i, d in zip(schema.continuous_indices, continuous_domains) if d is None]

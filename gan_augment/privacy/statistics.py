@@ -48,7 +48,7 @@ from ..categories import CategoryColumn, unique_values
 
 __all__ = [
     "ColumnHistogram", "PrivateCounts", "coarse_bounds", "discovery_threshold",
-    "release_statistics",
+    "frequency_noise_scale", "release_statistics",
 ]
 
 #: Share of the statistics' Rényi budget spent on reading the domains.
@@ -156,6 +156,22 @@ def _coarse_counts(x: np.ndarray) -> np.ndarray:
     return np.bincount(np.clip(bins, 0, len(COARSE_EDGES) - 2), minlength=len(COARSE_EDGES) - 1)
 
 
+def _domain_share(m_domains: int) -> float:
+    return DOMAIN_SHARE if m_domains else 0.0
+
+
+def frequency_noise_scale(n_continuous: int, n_categorical: int, n_undeclared: int) -> float:
+    """Standard deviation of each frequency count per unit of the statistics'
+    noise multiplier, for a table of these columns of which ``n_undeclared``
+    have their domain read from the data.
+
+    >>> frequency_noise_scale(0, 4, 0)  # four counts per row, no domains read
+    2.0
+    """
+    m_frequencies = n_continuous + max(n_categorical, 1)
+    return float(np.sqrt(m_frequencies / (1.0 - _domain_share(n_undeclared))))
+
+
 def release_statistics(
     continuous: np.ndarray,
     categorical: np.ndarray,
@@ -205,7 +221,7 @@ def release_statistics(
     undeclared_categorical = [j for j, d in enumerate(categorical_domains) if d is None]
     m_domains = len(undeclared_continuous) + len(undeclared_categorical)
     m_frequencies = n_continuous + max(n_categorical, 1)
-    share = DOMAIN_SHARE if m_domains else 0.0
+    share = _domain_share(m_domains)
     history, stds = [], []
 
     def release(m: int, part: float):
