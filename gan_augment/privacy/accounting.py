@@ -1,8 +1,11 @@
 """The privacy budget: how it is split, and what was spent (Opacus's RDP accountant).
 
 Every mechanism that looks at the real rows is a Gaussian mechanism, so that the
-whole fit is accounted for by one Rényi-DP accountant (Mironov, 2017), composed
-and converted to ``(epsilon, delta)`` by :class:`opacus.accountants.RDPAccountant`:
+whole fit is accounted for by Rényi DP (Mironov, 2017), composed and converted
+to ``(epsilon, delta)`` by Opacus's RDP analysis (``compute_rdp`` and
+``get_privacy_spent``, what :class:`opacus.accountants.RDPAccountant` runs; called
+directly so that the budget's bisection computes DP-SGD's divergences once per
+candidate noise instead of once per step of the statistics' bisection):
 
 * the **statistics** (class and category counts, histograms of the continuous
   columns): one release of a vector of counts, sampling rate 1, one step;
@@ -109,7 +112,8 @@ def _epsilon_of(rdp: np.ndarray, delta: float) -> float:
 
 
 def _epsilon(history: list, delta: float) -> float:
-    """What Opacus's RDP accountant says ``history`` spends (orders :data:`ALPHAS`)."""
+    """Epsilon that ``history`` spends at ``delta`` (orders :data:`ALPHAS`), as
+    :class:`opacus.accountants.RDPAccountant` computes it."""
     return _epsilon_of(_rdp(history), delta)
 
 
