@@ -19,7 +19,14 @@ read from GANOversampler's per-epoch log records and from the epoch loop of
 CTGAN (its ``tqdm`` wrapped by a clock). The transformer's fit is timed on its
 own. Achieved GFLOP/s: the matrix-multiply FLOPs of one
 epoch (counted by the torch profiler) over the unprofiled seconds per epoch,
-next to a large ``torch.matmul`` in the same process.
+next to a large ``torch.matmul`` in the same process. The transformer is
+also timed with its columns on every core (``n_jobs=-1``).
+
+**bf16.** Where the CPU has native bf16 (AVX-512-BF16 or AMX; ``--bf16 on``
+forces it), the equal-settings fit is timed again with
+``precision="bfloat16"``. Every record carries torch's CPU kernel family
+(``torch.backends.cpu.get_cpu_capability()``) and whether the CPU has native
+bf16: compare figures only within one run.
 
 **Defaults.** ``fit_resample`` of ``GANOversampler()`` and of the CTGAN-based
 over-sampler of ``benchmarks/baselines.py`` (``CTGAN()``, 300 epochs) on
@@ -144,14 +151,34 @@ class EpochClock:
         module.tqdm = Bar
 
 
-def fit_gan(X, y, epochs: int):
+def fit_gan(X, y, epochs: int, precision: str = "float32"):
     from gan_augment import GANOversampler
 
     return GANOversampler(
         epochs=epochs, batch_size=EQUAL["batch_size"], pac=EQUAL["pac"], n_critic=1,
         loss="wgan-gp", embedding_dim=EQUAL["embedding_dim"], generator_dims=EQUAL["dims"],
-        discriminator_dims=EQUAL["dims"], device="cpu", random_state=0,
+        discriminator_dims=EQUAL["dims"], device="cpu", random_state=0, precision=precision,
     ).fit(X, y)
+
+
+def fit_gan_bf16(X, y, epochs: int):
+    return fit_gan(X, y, epochs, precision="bfloat16")
+
+
+FITS = {"gan": fit_gan, "gan-bf16": fit_gan_bf16}
+LABELS = {"gan": "GANOversampler", "gan-bf16": "GANOversampler, bf16", "ctgan": "CTGAN"}
+
+
+def cpu_kind() -> dict:
+    """torch's CPU kernel family, and whether the CPU has native bf16 (Linux flags)."""
+    import torch
+
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text().split())
+        native = bool(flags & {"avx512_bf16", "amx_bf16"})
+    except OSError:
+        native = None
+    return {"cpu_capability": torch.backends.cpu.get_cpu_capability(), "native_bf16": native}
 
 
 def fit_ctgan(X, y, epochs: int):
@@ -168,13 +195,13 @@ def fit_ctgan(X, y, epochs: int):
     return model
 
 
-def fit_transformer(library: str, X, y) -> None:
-    if library == "gan":
+def fit_transformer(library: str, X, y, n_jobs=None) -> None:
+    if library.startswith("gan"):
         from gan_augment.schema import TableSchema
         from gan_augment.tabular.transformer import TabularTransformer
 
         continuous, categorical = TableSchema.from_data(X).split(X)
-        TabularTransformer().fit(continuous, categorical, np.random.default_rng(0))
+        TabularTransformer().fit(continuous, categorical, np.random.default_rng(0), n_jobs=n_jobs)
     else:
         from ctgan.data_transformer import DataTransformer
 
@@ -198,7 +225,7 @@ def epoch_gflop(library: str, X, y) -> float:
     """Matrix-multiply GFLOP of one epoch, counted by the torch profiler."""
     from torch.profiler import ProfilerActivity, profile
 
-    fit = fit_gan if library == "gan" else fit_ctgan
+    fit = FITS.get(library, fit_ctgan)
     counts = []
     for epochs in (1, 2):
         with profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
@@ -212,18 +239,23 @@ def worker(args) -> None:
 
     X, y = load(args.data)
     record = {"library": args.library, "data": args.data, "rows": len(X), "columns": X.shape[1],
-              "threads": torch.get_num_threads()}
+              "threads": torch.get_num_threads(), **cpu_kind()}
     if args.task == "transformer":
         start = time.perf_counter()
         fit_transformer(args.library, X, y)
         record["transformer_seconds"] = time.perf_counter() - start
+        if args.library == "gan":
+            # The same fit with the columns on every core (n_jobs=-1).
+            start = time.perf_counter()
+            fit_transformer(args.library, X, y, n_jobs=-1)
+            record["transformer_seconds_all_cores"] = time.perf_counter() - start
     elif args.task == "epochs":
         clock = EpochClock()
-        if args.library == "gan":
+        if args.library in FITS:
             clock.watch_gan()
         else:
             clock.watch_ctgan()
-        fit = fit_gan if args.library == "gan" else fit_ctgan
+        fit = FITS.get(args.library, fit_ctgan)
         start = time.perf_counter()
         fit(X, y, args.epochs)
         record.update(epochs=args.epochs, end_to_end_seconds=time.perf_counter() - start,
@@ -275,7 +307,9 @@ def summarise(frame: pd.DataFrame, out: Path, command: str) -> str:
 
     lines = [f"# Speed benchmark\n\nCommand: `{command}`\n",
              f"{platform.machine()}, {os.cpu_count()} CPUs, torch threads "
-             f"{int(frame['threads'].dropna().max()) if 'threads' in frame else '?'}.\n",
+             f"{int(frame['threads'].dropna().max()) if 'threads' in frame else '?'}, "
+             f"CPU kind {frame['cpu_capability'].dropna().iloc[0] if 'cpu_capability' in frame else '?'}"
+             f", native bf16 {frame['native_bf16'].dropna().iloc[0] if 'native_bf16' in frame else '?'}.\n",
              "## Equal settings (batch 500, pac 10, 256-256 networks, WGAN-GP)\n",
              "| data | rows | library | transformer fit s | s / epoch | rows / s | end to end s (epochs) "
              "| peak RSS MiB | GFLOP / epoch | achieved GFLOP/s | matmul GFLOP/s |",
@@ -284,7 +318,7 @@ def summarise(frame: pd.DataFrame, out: Path, command: str) -> str:
     datas = [d for d in dict.fromkeys(frame["data"]) if d != "yeast4"]
     compared = [d for d in datas if not np.isnan(value("ctgan", d, "rows"))]
     for data in datas:
-        for library in ("gan", "ctgan"):
+        for library in ("gan", "gan-bf16", "ctgan"):
             rows = value(library, data, "rows")
             if np.isnan(rows):
                 continue
@@ -292,7 +326,7 @@ def summarise(frame: pd.DataFrame, out: Path, command: str) -> str:
             gflop = value(library, data, "gflop_per_epoch")
             rss = value(library, data, "peak_rss_mib_fit")
             lines.append(
-                f"| {data} | {int(rows):,} | {'GANOversampler' if library == 'gan' else 'CTGAN'} "
+                f"| {data} | {int(rows):,} | {LABELS[library]} "
                 f"| {value(library, data, 'transformer_seconds'):.2f} | {per_epoch:.2f} "
                 f"| {rows / per_epoch:,.0f} | {value(library, data, 'end_to_end_seconds'):.1f} "
                 f"({value(library, data, 'epochs'):.0f}) | {rss:,.0f} | {gflop:.1f} "
@@ -307,6 +341,11 @@ def summarise(frame: pd.DataFrame, out: Path, command: str) -> str:
                 value("ctgan", data, "end_to_end_seconds") / value("gan", data, "end_to_end_seconds"),
             "transformer fit (CTGAN s / GAN s)":
                 value("ctgan", data, "transformer_seconds") / value("gan", data, "transformer_seconds"),
+            "transformer, 1 thread / all cores":
+                value("gan", data, "transformer_seconds")
+                / value("gan", data, "transformer_seconds_all_cores"),
+            "per epoch, float32 s / bf16 s":
+                value("gan", data, "seconds_per_epoch") / value("gan-bf16", data, "seconds_per_epoch"),
         })
     lines.append("\n## Ratios, same run (higher: GANOversampler faster)\n")
     table = pd.DataFrame(ratios).set_index("data").round(2)
@@ -368,6 +407,8 @@ def main(argv=None) -> None:
     parser.add_argument("--no-adult", action="store_true")
     parser.add_argument("--no-defaults", action="store_true")
     parser.add_argument("--quick", action="store_true", help="10k rows, no Adult, no defaults")
+    parser.add_argument("--bf16", choices=["auto", "on", "off"], default="auto",
+                        help="also time precision='bfloat16' (auto: where the CPU has native bf16)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--from-csv", type=Path, default=None, help="only summarise an earlier speed.csv")
     args = parser.parse_args(argv)
@@ -380,6 +421,7 @@ def main(argv=None) -> None:
             args.sizes, args.no_adult, args.no_defaults = [10_000], True, True
         datas = ([] if args.no_adult else ["adult"]) + [str(n) for n in args.sizes]
         records = []
+        bf16 = args.bf16 == "on" or (args.bf16 == "auto" and cpu_kind()["native_bf16"])
         for data in datas:
             for library in ("gan", "ctgan"):
                 if library == "ctgan" and data.isdigit() and int(data) > args.ctgan_max_rows:
@@ -387,6 +429,8 @@ def main(argv=None) -> None:
                 records.append(measure(library, data, "transformer"))
                 epochs = 2 if data.isdigit() and int(data) >= 1_000_000 else 3
                 records.append(measure(library, data, "epochs", epochs))
+                if library == "gan" and bf16:
+                    records.append(measure("gan-bf16", data, "epochs", epochs))
                 if data.isdigit() and int(data) <= 10_000:
                     records.append(measure(library, data, "flops"))
                 pd.DataFrame(records).to_csv(args.out / "speed.csv", index=False)

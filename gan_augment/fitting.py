@@ -327,6 +327,7 @@ def fit_model(
         privacy=None if setup.privacy is None else setup.privacy.dpsgd,
         verbose=options.verbose and (group is None or group.is_main),
         parallel=group,
+        precision=options.given.get("precision", "float32"),
     )
     logger.info("Training on %s: %s.", device, setup.description)
     start = time.perf_counter()

@@ -82,6 +82,25 @@ CHECKPOINT_FILE = "checkpoint.pt"
 _SNAPSHOT_STEPS = 25
 
 
+def _in_precision(call, precision: str, device_type: str):
+    """``call`` (a network's forward) run under bf16 autocast when ``precision``
+    is ``"bfloat16"``, its output handed back in float32; else ``call`` itself.
+
+    Matrix products then run in bf16 (native on CPUs with AVX-512-BF16 or AMX,
+    and on GPUs) while weights, optimiser states, Gumbel-softmax activations,
+    losses and the gradient penalty's norms stay float32 (the weights are
+    their own master copy).
+    """
+    if precision == "float32":
+        return call
+
+    def low(*args):
+        with torch.autocast(device_type, dtype=torch.bfloat16):
+            return call(*args).float()
+
+    return low
+
+
 class _NonFinite(Exception):
     """A loss or a weight became NaN or infinite."""
 
@@ -117,6 +136,14 @@ class _Trainer:
         self.g_step, self.d_step = self.g, self.d
         if self.parallel is not None:
             self.g_step, self.d_step = self.parallel.wrap(self.g), self.parallel.wrap(self.d)
+        # The forward passes of a step, in the fit's precision.
+        def precise(call):
+            return _in_precision(call, config.precision, self.device.type)
+
+        self.g_step, self.d_step = precise(self.g_step), precise(self.d_step)
+        self.d_score = precise(self.d)
+        if config.feature_matching:
+            self.d_features, self.d_head = precise(self.d.features), precise(self.d.score)
         self.result = TrainingResult()
         self.best_generator: dict | None = None
         # A discriminator that adapts to its scores (adaptive augmentation).
@@ -203,15 +230,15 @@ class _Trainer:
                 # scores. The last critic step's real rows share the generator
                 # step's conditions (feature matching is refused under DP,
                 # which draws its own).
-                fake_features = self.d.features(fake, batch.cond)
-                fake_scores = self.d.score(fake_features, batch.cond)
+                fake_features = self.d_features(fake, batch.cond)
+                fake_scores = self.d_head(fake_features, batch.cond)
                 with torch.no_grad():
-                    real_features = self.d.features(real, batch.cond)
+                    real_features = self.d_features(real, batch.cond)
                 matching = config.feature_matching * feature_matching(
                     real_features, fake_features
                 )
             else:
-                fake_scores = self.d(fake, batch.cond)
+                fake_scores = self.d_score(fake, batch.cond)
                 matching = 0.0
             loss_g = (
                 loss.generator(fake_scores)

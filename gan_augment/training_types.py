@@ -139,6 +139,9 @@ class TrainingConfig:
     parallel : gan_augment.parallel.ProcessGroup or None
         Train across the ranks of a process group (data-parallel):
         ``batch_size`` is then each rank's share of the step's batch.
+    precision : {"float32", "bfloat16"}
+        The networks' forward passes in float32, or under bf16 autocast with
+        float32 weights and outputs.
     """
 
     epochs: int
@@ -158,6 +161,7 @@ class TrainingConfig:
     privacy: Any = None
     verbose: bool = False
     parallel: Any = None
+    precision: str = "float32"
 
 
 @dataclass

@@ -50,6 +50,20 @@ def mixed_frame(n=240, seed=0):
     return X, pd.Series(y, name="label", index=X.index)
 
 
+def test_bfloat16_precision_keeps_the_contract_and_changes_the_rows(fast):
+    X, y = mixed_frame()
+    runs = {
+        precision: GANOversampler(random_state=0, precision=precision, **fast).fit_resample(X, y)
+        for precision in ("float32", "bfloat16")
+    }
+    (X32, y32), (X16, y16) = runs["float32"], runs["bfloat16"]
+    pd.testing.assert_series_equal(y16, y32)
+    assert (X16.dtypes == X.dtypes).all()
+    pd.testing.assert_frame_equal(X16.iloc[: len(X)].reset_index(drop=True), X.reset_index(drop=True))
+    assert np.isfinite(X16["f64"]).all()
+    assert not X16["f64"].iloc[len(X):].equals(X32["f64"].iloc[len(X):])
+
+
 class TestOutputContract:
     def test_original_rows_first_unchanged_then_exact_counts(self, fast):
         X, y = _imbalanced()

@@ -164,6 +164,7 @@ def test_dp_is_reproducible(frame):
         ({"early_stopping": True}, "early_stopping"),
         ({"checkpoint_dir": "ckpt"}, "checkpoint_dir"),
         ({"generator": "anchored"}, "generator='anchored'.*real training rows"),
+        ({"precision": "bfloat16"}, "precision='bfloat16'.*clipping bound"),
         ({"dp_domain": {"zzz": (0, 1)}}, "not a column of X"),
         ({"dp_domain": {"a": (3, 1)}}, "low < high"),
         ({"dp_domain": {"a": (0, float("inf"))}}, "finite bounds"),

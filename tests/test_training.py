@@ -11,7 +11,7 @@ from gan_augment.losses import LOSSES
 from gan_augment.tabular.data import TabularBatches
 from gan_augment.tabular.networks import Discriminator, Generator, initialise
 from gan_augment.tabular.transformer import TabularTransformer
-from gan_augment.training import HISTORY_COLUMNS, TrainingConfig, train
+from gan_augment.training import HISTORY_COLUMNS, TrainingConfig, _in_precision, train
 
 
 def _setup(seed=0):
@@ -49,6 +49,26 @@ def test_same_seed_same_weights():
         train(g, d, source, config, gen)
         runs.append(torch.cat([p.flatten() for p in g.parameters()]))
     assert torch.equal(runs[0], runs[1])
+
+
+def test_bfloat16_precision_runs_products_in_bf16_and_hands_back_float32():
+    linear = torch.nn.Linear(64, 8)
+    x = torch.randn(16, 64, generator=torch.Generator().manual_seed(0))
+    assert _in_precision(linear, "float32", "cpu") is linear
+    low = _in_precision(linear, "bfloat16", "cpu")(x)
+    assert low.dtype == torch.float32
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        expected = linear(x).float()
+    torch.testing.assert_close(low, expected, rtol=0, atol=0)
+    assert not torch.equal(low, linear(x))  # rounded: not the float32 product
+    # A bf16 fit trains: float32 weights that move, finite history.
+    g, d, source, config, gen = _setup()
+    config.precision = "bfloat16"
+    before = [p.detach().clone() for p in g.parameters()]
+    history = train(g, d, source, config, gen).history
+    assert all(np.isfinite(history[k]).all() for k in HISTORY_COLUMNS)
+    assert all(p.dtype == torch.float32 for p in g.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, g.parameters()))
 
 
 def test_non_finite_loss_stops_with_a_clear_error():

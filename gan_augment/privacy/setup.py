@@ -90,6 +90,12 @@ def check_private_options(options: Options, schema: TableSchema, n_rows: int) ->
             "differential privacy."
         )
     given = options.given
+    if given.get("precision", "float32") != "float32":
+        raise ValueError(
+            f"dp_epsilon cannot be combined with precision={given['precision']!r}: "
+            "per-example gradients and their norms rounded to bfloat16 could exceed "
+            "the clipping bound the noise is calibrated to. Use precision='float32'."
+        )
     breaking = {
         "early_stopping=True": options.early_stopping,
         f"validation_score={options.validation_score!r}": options.validation_score != "mmd",

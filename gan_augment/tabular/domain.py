@@ -147,7 +147,7 @@ def _fit_transformer(
     if group is None or group.is_main:
         transformer = TabularTransformer(
             max_modes=options.max_modes, max_categories=options.max_categories
-        ).fit(continuous, categorical, rng)
+        ).fit(continuous, categorical, rng, n_jobs=options.given.get("n_jobs"))
     if group is not None:
         # With rank 0's stream too, every rank then encodes the rows alike.
         transformer, state = group.broadcast_value((transformer, rng.bit_generator.state))

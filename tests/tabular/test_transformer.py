@@ -30,6 +30,43 @@ def test_bimodal_column_finds_two_modes_and_round_trips():
     np.testing.assert_allclose(back[:, 0], x[:, 0], atol=1e-3 * np.ptp(x))
 
 
+def test_columns_fit_alike_on_any_number_of_threads():
+    x = np.column_stack([_bimodal(seed=s) for s in range(4)])
+    empty = np.empty((len(x), 0), object)
+    fits = [
+        TabularTransformer().fit(x, empty, np.random.default_rng(0), n_jobs=n_jobs)
+        for n_jobs in (None, 2)
+    ]
+    for one, two in zip(fits[0].columns_, fits[1].columns_, strict=True):
+        np.testing.assert_array_equal(one.means, two.means)
+        np.testing.assert_array_equal(one.weights, two.weights)
+
+
+def test_mixture_is_the_full_covariance_one():
+    """The "diag" mixture the transformer fits is, in one dimension, the
+    "full" one of the CTGAN paper: same weights, means and deviations."""
+    import warnings
+
+    from sklearn.mixture import BayesianGaussianMixture
+
+    x = _bimodal()[:, None]
+    rng = np.random.default_rng(0)
+    column = TabularTransformer().fit(x, np.empty((len(x), 0), object), rng).columns_[0]
+    seed = np.random.default_rng(np.random.default_rng(0).integers(2**63 - 1, size=1)[0])
+    full = BayesianGaussianMixture(
+        n_components=10, weight_concentration_prior_type="dirichlet_process",
+        weight_concentration_prior=1e-3, max_iter=100,
+        random_state=int(seed.integers(2**31 - 1)),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full.fit((x - x.mean()) / x.std())
+    keep = full.weights_ > 0.005
+    np.testing.assert_allclose(column.means, full.means_.ravel()[keep], atol=1e-8)
+    np.testing.assert_allclose(column.stds, np.sqrt(full.covariances_.ravel()[keep]), atol=1e-8)
+    np.testing.assert_allclose(column.weights, full.weights_[keep] / full.weights_[keep].sum(), atol=1e-8)
+
+
 def test_constant_and_huge_columns():
     rng = np.random.default_rng(0)
     x = np.column_stack([np.full(100, 7.0), rng.normal(1e12, 1e10, 100), rng.normal(0, 1e-9, 100)])
