@@ -28,7 +28,9 @@ row per data set x repeat x fold x sampler x classifier), ``quality_summary.md``
 ``quality_cd_<group>.png`` (critical-difference plots, Nemenyi, alpha 0.05).
 Diagnostics per sampler that generates rows: ``nn_minority_share``, the share of
 synthetic minority rows whose nearest real training row (in the scaled, one-hot
-space) is a minority row; for CTGAN, ``label_match_rate``.
+space) is a minority row; ``nn_distance_ratio``, how far they lie from their
+nearest real row against the real minority rows' own nearest-neighbour
+distance (see :func:`nn_distance_ratio`); for CTGAN, ``label_match_rate``.
 """
 
 from __future__ import annotations
@@ -147,6 +149,32 @@ def nn_minority_share(X_train, y_train, X_res, y_res, minority: int) -> float:
     return float(np.mean(np.asarray(y_train)[index[:, 0]] == minority))
 
 
+def nn_distance_ratio(X_train, y_train, X_res, y_res, minority: int) -> float:
+    """How far synthetic minority rows lie from the data, against the real ones.
+
+    The mean distance from a synthetic minority row to its nearest real training
+    row, over the mean distance from a real minority row to its nearest other
+    real row (leave-one-out), in the scaled, one-hot space. About 1 for rows
+    that lie among the data as closely as the real rows do; above 1 for rows off
+    the data (which a k-NN never sees and which tilt a linear model); below 1
+    for rows close to real ones (SMOTE's lie on segments between them).
+    Unlike the NN minority share it does not depend on how mixed the classes
+    are: on a set whose real minority rows mostly have majority neighbours, a
+    share far below 1 is right.
+    """
+    synthetic = X_res.iloc[len(X_train):]
+    synthetic = synthetic[np.asarray(y_res)[len(X_train):] == minority]
+    real = np.asarray(y_train) == minority
+    if len(synthetic) == 0 or real.sum() < 2:
+        return float("nan")
+    prep = preprocessing().fit(X_train)
+    encoded = prep.transform(X_train)
+    nn = NearestNeighbors(n_neighbors=2).fit(encoded)
+    synthetic_distance, _ = nn.kneighbors(prep.transform(synthetic), n_neighbors=1)
+    real_distance, _ = nn.kneighbors(encoded[real])
+    return float(synthetic_distance.mean() / real_distance[:, 1].mean())
+
+
 def load(name: str):
     if name == "adult":
         return load_adult_subsample(5000)
@@ -201,6 +229,7 @@ def run_dataset(name, X, y, args, out_csv, rows: list[dict], done: set) -> None:
                 record["n_synthetic"] = len(X_res) - len(X_train)
                 if sampler_name not in ("none", "ros"):
                     record["nn_minority_share"] = nn_minority_share(X_train, y_train, X_res, y_res, 1)
+                    record["nn_distance_ratio"] = nn_distance_ratio(X_train, y_train, X_res, y_res, 1)
                 if sampler_name == "ctgan":
                     record["label_match_rate"] = sampler.label_match_rate_
                     record["ctgan_missing_rows"] = sampler.n_missing_
@@ -395,6 +424,8 @@ def summarise(frame: pd.DataFrame, args, out: Path) -> str:
         max_fit_seconds=("fit_seconds", "max"),
         nn_minority_share=("nn_minority_share", "mean") if "nn_minority_share" in per_fit else ("fit_seconds", "size"),
     )
+    if "nn_distance_ratio" in per_fit:
+        diag["nn_distance_ratio"] = per_fit.groupby("sampler")["nn_distance_ratio"].mean()
     if "label_match_rate" in per_fit:
         diag["label_match_rate"] = per_fit.groupby("sampler")["label_match_rate"].mean()
         diag["label_match_min"] = per_fit.groupby("sampler")["label_match_rate"].min()
