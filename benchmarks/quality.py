@@ -30,7 +30,7 @@ Diagnostics per sampler that generates rows: ``nn_minority_share``, the share of
 synthetic minority rows whose nearest real training row (in the scaled, one-hot
 space) is a minority row; ``nn_distance_ratio``, how far they lie from their
 nearest real row against the real minority rows' own nearest-neighbour
-distance (see :func:`nn_distance_ratio`); for CTGAN, ``label_match_rate``.
+distance (see :func:`neighbour_diagnostics`); for CTGAN, ``label_match_rate``.
 """
 
 from __future__ import annotations
@@ -137,42 +137,38 @@ def preprocessing() -> ColumnTransformer:
     ])
 
 
-def nn_minority_share(X_train, y_train, X_res, y_res, minority: int) -> float:
-    """Share of synthetic minority rows whose nearest real training row is a minority row."""
-    synthetic = X_res.iloc[len(X_train):]
-    synthetic = synthetic[np.asarray(y_res)[len(X_train):] == minority]
-    if len(synthetic) == 0:
-        return float("nan")
-    prep = preprocessing().fit(X_train)
-    nn = NearestNeighbors(n_neighbors=1).fit(prep.transform(X_train))
-    _, index = nn.kneighbors(prep.transform(synthetic))
-    return float(np.mean(np.asarray(y_train)[index[:, 0]] == minority))
+def neighbour_diagnostics(X_train, y_train, X_res, y_res, minority: int) -> dict[str, float]:
+    """Where the synthetic minority rows lie, against the real training rows.
 
+    In the scaled, one-hot space:
 
-def nn_distance_ratio(X_train, y_train, X_res, y_res, minority: int) -> float:
-    """How far synthetic minority rows lie from the data, against the real ones.
-
-    The mean distance from a synthetic minority row to its nearest real training
-    row, over the mean distance from a real minority row to its nearest other
-    real row (leave-one-out), in the scaled, one-hot space. About 1 for rows
-    that lie among the data as closely as the real rows do; above 1 for rows off
-    the data (which a k-NN never sees and which tilt a linear model); below 1
-    for rows close to real ones (SMOTE's lie on segments between them).
-    Unlike the NN minority share it does not depend on how mixed the classes
-    are: on a set whose real minority rows mostly have majority neighbours, a
-    share far below 1 is right.
+    * ``nn_minority_share``: the share of synthetic minority rows whose nearest
+      real training row is a minority row;
+    * ``nn_distance_ratio``: their mean distance to the nearest real row, over
+      the real minority rows' mean distance to their nearest other real row
+      (leave-one-out). About 1 for rows that lie among the data as closely as
+      the real rows do; above 1 for rows off the data (which a k-NN never sees
+      and which tilt a linear model); below 1 for rows close to real ones
+      (SMOTE's lie on segments between them). Unlike the share it does not
+      depend on how mixed the classes are: where the real minority rows mostly
+      have majority neighbours, a share far below 1 is right.
     """
     synthetic = X_res.iloc[len(X_train):]
     synthetic = synthetic[np.asarray(y_res)[len(X_train):] == minority]
-    real = np.asarray(y_train) == minority
-    if len(synthetic) == 0 or real.sum() < 2:
-        return float("nan")
+    labels = np.asarray(y_train)
+    real = labels == minority
+    if len(synthetic) == 0:
+        return {"nn_minority_share": float("nan"), "nn_distance_ratio": float("nan")}
     prep = preprocessing().fit(X_train)
     encoded = prep.transform(X_train)
     nn = NearestNeighbors(n_neighbors=2).fit(encoded)
-    synthetic_distance, _ = nn.kneighbors(prep.transform(synthetic), n_neighbors=1)
-    real_distance, _ = nn.kneighbors(encoded[real])
-    return float(synthetic_distance.mean() / real_distance[:, 1].mean())
+    distance, index = nn.kneighbors(prep.transform(synthetic), n_neighbors=1)
+    ratio = float("nan")
+    if real.sum() >= 2:
+        real_distance, _ = nn.kneighbors(encoded[real])
+        ratio = float(distance.mean() / real_distance[:, 1].mean())
+    return {"nn_minority_share": float(np.mean(labels[index[:, 0]] == minority)),
+            "nn_distance_ratio": ratio}
 
 
 def load(name: str):
@@ -228,8 +224,7 @@ def run_dataset(name, X, y, args, out_csv, rows: list[dict], done: set) -> None:
                 record["fit_seconds"] = time.perf_counter() - start
                 record["n_synthetic"] = len(X_res) - len(X_train)
                 if sampler_name not in ("none", "ros"):
-                    record["nn_minority_share"] = nn_minority_share(X_train, y_train, X_res, y_res, 1)
-                    record["nn_distance_ratio"] = nn_distance_ratio(X_train, y_train, X_res, y_res, 1)
+                    record.update(neighbour_diagnostics(X_train, y_train, X_res, y_res, 1))
                 if sampler_name == "ctgan":
                     record["label_match_rate"] = sampler.label_match_rate_
                     record["ctgan_missing_rows"] = sampler.n_missing_
