@@ -171,8 +171,10 @@ class GANOversampler(BaseOverSampler):
         vector of a class (see the images guide).
 
     pac : int or "auto", default="auto"
-        Rows per pack in the discriminator (PacGAN). ``"auto"`` is 10, or 1
-        under differential privacy (a pack is not one privacy unit).
+        Rows per pack in the discriminator (PacGAN). ``"auto"`` is 1 (each
+        row judged alone; it out-ranked CTGAN's 10 on the quality benchmark),
+        and always 1 under differential privacy (a pack is not one privacy
+        unit). Images are never packed.
 
     loss : {{"auto", "wgan-gp", "minimax", "non-saturating", "lsgan", \
             "hinge"}}, default="auto"

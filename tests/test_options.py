@@ -43,7 +43,8 @@ def test_auto_is_each_domains_default_and_data_follows_the_rows():
     assert (images.batch_size, images.noise_dim) == (64, 64)
     params = GANOversampler(**DATA_SIZES).get_params()
     tables = resolve(params, TABULAR, n_rows=170)
-    assert (tables.batch_size, tables.noise_dim, tables.generator_dims) == (80, 64, (128, 128))
+    # pac is 1 for tables: the batch is half the 170 rows.
+    assert (tables.batch_size, tables.noise_dim, tables.generator_dims) == (85, 64, (128, 128))
     # Images have no rule from the data: "data" is their default.
     images = resolve(params, IMAGE, n_rows=170)
     assert (images.batch_size, images.noise_dim) == (64, 64)
@@ -51,6 +52,15 @@ def test_auto_is_each_domains_default_and_data_follows_the_rows():
     assert (given.generator_dims, given.batch_size, given.discriminator_dims) == (
         (32,), 40, (128, 128)
     )
+
+
+def test_auto_pac_is_one_for_tables_and_an_explicit_pac_is_kept():
+    # Measured: unpacked critics out-ranked CTGAN's packs of 10 (options.TABULAR).
+    auto = GANOversampler().get_params()
+    assert resolve(auto, TABULAR, n_rows=170).pac == 1
+    assert resolve({**auto, "pac": 10}, TABULAR, n_rows=170).pac == 10
+    assert resolve({**auto, "pac": 10}, IMAGE, n_rows=170).pac == 1
+    assert resolve({**auto, "dp_epsilon": 1.0}, TABULAR, n_rows=170).pac == 1
 
 
 def test_an_auto_batch_that_does_not_divide_by_pac_is_impossible():
@@ -64,7 +74,7 @@ def test_a_fit_with_auto_sizes_builds_them_and_saves_them(tmp_path):
     X, y = make_classification(n_samples=170, weights=[0.9], random_state=0)
     sampler = GANOversampler(epochs=2, max_modes=1, random_state=0, **DATA_SIZES).fit(X, y)
     assert sampler.generator_.hidden == (128, 128)
-    assert sampler.n_steps_ == 2 * (170 // 80)
+    assert sampler.n_steps_ == 2 * (170 // 85)
     sampler.save(tmp_path / "model.gan")
     loaded = GANOversampler.load(tmp_path / "model.gan")
     assert loaded.get_params()["generator_dims"] == "data"
