@@ -13,8 +13,8 @@ a set this small cannot carry a comparison (its 7 test rows of the minority
 decide the score), and figures vary by machine (CPU kernels differ) well
 within that spread.
 
-Run it with ``python examples/quickstart.py`` (a few minutes on 2 cores: 20
-GAN fits); ``--repeats`` and ``--folds`` change the protocol, ``--epochs`` the
+Run it with ``python examples/quickstart.py`` (about 2.5 minutes on 2 cores:
+20 GAN fits); ``--repeats`` and ``--folds`` change the protocol, ``--epochs`` the
 GAN's training length (default ``"auto"``).
 """
 
