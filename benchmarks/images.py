@@ -12,7 +12,7 @@ Tasks (each seed draws its own split, cut and model seeds):
 
 Over-samplers: none, RandomOverSampler, SMOTE (``k_neighbors`` at most the
 smallest cut class minus one), and each variant of :data:`VARIANTS`
-(``latent-residual`` is ``GANOversampler()``'s image defaults; ``--samplers
+(``latent-transfer-2`` is ``GANOversampler()``'s image defaults; ``--samplers
 default`` runs the defaults under that name). Two classifiers are trained on each balanced
 training half: a logistic regression on the pixels and a small CNN. Scores on
 the untouched evaluation half: balanced accuracy and the mean recall of the cut
@@ -55,6 +55,7 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 
 from gan_augment import GANOversampler, plot
+from gan_augment.options import IMAGE, resolve
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MINORITY = (3, 5, 8)
@@ -79,9 +80,19 @@ VARIANTS: dict[str, dict] = {
     "gan-augment-tc": dict(ADVERSARIAL, augment="translation,cutout", augment_strength=1.0),
     "gan-pretrain": dict(ADVERSARIAL, pretrain="autoencoder"),
     "gan-batchnorm": dict(ADVERSARIAL, image_conditioning="batchnorm"),
-    "latent": dict(generator="latent", latent_residual=False),
-    # The image defaults (generator="auto" is "latent" with residuals).
-    "latent-residual": dict(generator="latent", latent_residual=True),
+    "latent": dict(generator="latent", latent_residual=False, latent_transfer=0),
+    "latent-residual": dict(generator="latent", latent_residual=True, latent_transfer=0),
+    # Codes moved along other images' neighbour differences (any class).
+    "latent-transfer-1": dict(generator="latent", latent_transfer=1.0),
+    # The image defaults: latent generation, residuals, transfer 2.
+    "latent-transfer-2": dict(generator="latent", latent_transfer=2.0),
+    "latent-transfer-3": dict(generator="latent", latent_transfer=3.0),
+    # Item 4's sweep around the defaults: the batch, and the budget ("budget"
+    # multiplies the steps that epochs="auto" gives).
+    "default-batch-32": dict(batch_size=32),
+    "default-batch-128": dict(batch_size=128),
+    "default-budget-0.5": dict(budget=0.5),
+    "default-budget-2": dict(budget=2.0),
 }
 
 
@@ -174,6 +185,11 @@ def frechet(a: np.ndarray, b: np.ndarray) -> float:
 def gan(params: dict, seed: int, n_rows: int, side: int) -> GANOversampler:
     params = dict(params)
     steps = params.pop("steps", None)
+    budget = params.pop("budget", None)
+    if budget is not None:
+        defaults = GANOversampler(image_shape=(side, side), **params).get_params()
+        epochs, per_epoch = resolve(defaults, IMAGE, n_rows=n_rows).budget(n_rows)
+        steps = round(budget * epochs * per_epoch)
     if steps is not None:
         per_epoch = max(1, n_rows // params.get("batch_size", 64))
         params["epochs"] = -(-steps // per_epoch)

@@ -121,6 +121,8 @@ class DomainDefaults:
         ``augment="auto"``: the discriminator's augmentation policy (none: ``()``).
     latent_residual : bool
         ``latent_residual="auto"`` with ``generator="latent"``.
+    latent_transfer : float
+        ``latent_transfer="auto"`` with ``generator="latent"``.
     pac : int
         ``pac="auto"`` where rows are packed, without differential privacy
         (under it a pack is not one privacy unit, and ``"auto"`` is always 1).
@@ -137,6 +139,7 @@ class DomainDefaults:
     generator: str = "conditional"
     augment: tuple[str, ...] = ()
     latent_residual: bool = False
+    latent_transfer: float = 0.0
     pac: int = 10
 
 
@@ -173,7 +176,7 @@ TABULAR = DomainDefaults(
 IMAGE = DomainDefaults(
     n_critic=5, packs_rows=False, betas=(0.5, 0.999),
     auto_epochs=20, auto_min_steps=500, auto_max_steps=1000, sizes=IMAGE_CAPACITY,
-    feature_matching=0.0, generator="latent", latent_residual=True,
+    feature_matching=0.0, generator="latent", latent_residual=True, latent_transfer=2.0,
 )
 
 
@@ -247,6 +250,7 @@ class Options:
     pretrain: str | None = None
     image_conditioning: str = "embedding"
     latent_residual: bool = False
+    latent_transfer: float = 0.0
     #: The process group of data-parallel training (:mod:`gan_augment.parallel`),
     #: or None in one process.
     parallel: Any = None
@@ -395,6 +399,9 @@ def resolve(params: dict, defaults: DomainDefaults, n_rows: int = 0) -> Options:
             generator == "latent" and defaults.latent_residual
             if params["latent_residual"] == "auto" else params["latent_residual"]
         ),
+        latent_transfer=(
+            defaults.latent_transfer if generator == "latent" else 0.0
+        ) if params["latent_transfer"] == "auto" else float(params["latent_transfer"]),
     )
 
 
@@ -425,8 +432,9 @@ def refuse_parallel(options: Options, refusals) -> None:
             )
 
 
-def check_class_counts(y: np.ndarray, sampling_strategy: dict) -> None:
-    """Refuse classes to over-sample with under 2 rows; warn under 10."""
+def check_class_counts(y: np.ndarray, sampling_strategy: dict, latent: bool = False) -> None:
+    """Refuse classes to over-sample with under 2 rows; warn under 10, with
+    advice for ``generator="latent"`` (images) or the other generators."""
     labels, counts = np.unique(y, return_counts=True)
     count = dict(zip(labels.tolist(), counts.tolist()))
     targets = {
@@ -443,9 +451,14 @@ def check_class_counts(y: np.ndarray, sampling_strategy: dict) -> None:
     if small:
         warn_user(
             f"Class(es) {small} (label: number of samples) have fewer than "
-            f"{SMALL_CLASS_ROWS} samples to learn from: a GAN learns little from so "
-            "few rows, and interpolation (imblearn.over_sampling.SMOTE) is likely "
-            "the better tool for them.",
+            f"{SMALL_CLASS_ROWS} samples to learn from: "
+            + (
+                "so few images show little of their class's variation; latent_transfer "
+                "carries over what the other classes show (see the images guide)."
+                if latent else
+                "a GAN learns little from so few rows, and interpolation "
+                "(imblearn.over_sampling.SMOTE) is likely the better tool for them."
+            ),
             SmallClassWarning,
         )
 

@@ -342,6 +342,19 @@ class GANOversampler(BaseOverSampler):
         ``"auto"``: see the images guide (ignored by the other generators;
         True is refused with them).
 
+    latent_transfer : float >= 0 or "auto", default="auto"
+        Images, ``generator="latent"``: how new codes are drawn. With 0, a new
+        image's code lies between a training image of its class and one of
+        its 5 nearest neighbours in the class (DeepSMOTE). With ``s > 0``, it
+        is the code of a training image of its class moved by ``u * s * (b -
+        a)``, ``u`` uniform in [0, 1], where ``a`` is the code of a training
+        image of any class and ``b`` that of one of its 5 nearest neighbours
+        in its class: the variation between neighbouring images of the common
+        classes (stroke, slant, width) is carried over to the rare ones, so a
+        class of a few images gets more than their blends. ``"auto"``: see
+        the images guide (0 for the other generators; a value above 0 is
+        refused with them).
+
     synthetic_filter : {{"neighbours"}} or None, default=None
         Tables, ``fit_resample`` only. ``"neighbours"``: generate
         ``filter_candidates`` times the rows needed and keep those with the
@@ -521,6 +534,7 @@ class GANOversampler(BaseOverSampler):
         "pretrain": [StrOptions({"autoencoder"}), None],
         "image_conditioning": [StrOptions({"embedding", "batchnorm"})],
         "latent_residual": ["boolean", StrOptions({"auto"})],
+        "latent_transfer": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "synthetic_filter": [StrOptions({"neighbours"}), None],
         "filter_candidates": [Interval(Real, 1, None, closed="left")],
         "interpolation": [Interval(Real, 0, 1, closed="both")],
@@ -572,6 +586,7 @@ class GANOversampler(BaseOverSampler):
         pretrain=None,
         image_conditioning="embedding",
         latent_residual="auto",
+        latent_transfer="auto",
         synthetic_filter=None,
         filter_candidates=2.0,
         interpolation=0.5,
@@ -619,6 +634,7 @@ class GANOversampler(BaseOverSampler):
         self.pretrain = pretrain
         self.image_conditioning = image_conditioning
         self.latent_residual = latent_residual
+        self.latent_transfer = latent_transfer
         self.synthetic_filter = synthetic_filter
         self.filter_candidates = filter_candidates
         self.interpolation = interpolation
@@ -695,7 +711,7 @@ class GANOversampler(BaseOverSampler):
         group = parallel.current(self.distributed)
         if group is not None:
             options = dataclasses.replace(options, parallel=group)
-        check_class_counts(y, self.sampling_strategy_)
+        check_class_counts(y, self.sampling_strategy_, options.generator == "latent")
         device = resolve_device(self.device)
         domain.check_options(options, description, len(y))
         return domain, description, options, device

@@ -11,6 +11,7 @@ import torch
 from sklearn.datasets import load_digits
 
 from gan_augment import GANOversampler
+from gan_augment.exceptions import SmallClassWarning
 from gan_augment.images.augment import (
     ADAPTIVE_IMAGES,
     POLICIES,
@@ -204,8 +205,8 @@ def test_batchnorm_conditioning_fits_saves_and_loads(digits, tmp_path, generator
 def latent(digits):
     X, y = digits
     return GANOversampler(
-        generator="latent", latent_residual=False, epochs=20, batch_size=32, embedding_dim=8, conv_width=8,
-        random_state=0, device="cpu",
+        generator="latent", latent_residual=False, latent_transfer=0, epochs=20, batch_size=32,
+        embedding_dim=8, conv_width=8, random_state=0, device="cpu",
     ).fit(X, y)
 
 
@@ -272,6 +273,7 @@ def test_latent_and_image_options_are_refused_where_they_do_not_apply(digits, tm
         (dict(pretrain="autoencoder"), "pretrain='autoencoder' is not available for tables"),
         (dict(image_conditioning="batchnorm"), "image_conditioning='batchnorm' is not available"),
         (dict(latent_residual=True), "latent_residual is not available for tables"),
+        (dict(latent_transfer=1.0), "latent_transfer is not available for tables"),
     ):
         with pytest.raises(ValueError, match=match):
             GANOversampler(epochs=1, **params).fit(table, labels)
@@ -279,6 +281,10 @@ def test_latent_and_image_options_are_refused_where_they_do_not_apply(digits, tm
         GANOversampler(generator="latent", checkpoint_dir=tmp_path, **TINY).fit(X, y)
     with pytest.raises(ValueError, match="latent_residual with this generator is not available"):
         GANOversampler(latent_residual=True, **GAN).fit(X, y)
+    with pytest.raises(ValueError, match="latent_transfer with this generator is not available"):
+        GANOversampler(latent_transfer=0.5, **GAN).fit(X, y)
+    with pytest.raises(ValueError, match="'latent_transfer' parameter"):
+        GANOversampler(latent_transfer=-1.0, **TINY).fit(X, y)
     with pytest.raises(ValueError, match="augment with generator='latent' is not available"):
         GANOversampler(augment="cutout", **TINY).fit(X, y)
     with pytest.raises(ValueError, match="pretrain with generator='latent' is not available"):
@@ -326,3 +332,68 @@ def test_images_default_to_latent_interpolation_with_residuals(digits):
     table = np.random.default_rng(0).normal(size=(60, 3))
     tabular = GANOversampler(epochs=1, random_state=0).fit(table, np.r_[np.zeros(45), np.ones(15)])
     assert type(tabular.model_).__name__ == "TabularModel"
+
+
+# -- latent transfer ---------------------------------------------------------------------
+
+
+def _transferred(model, transfer):
+    """``model`` (a fitted latent model) with another ``latent_transfer``."""
+    clone = pickle.loads(pickle.dumps(model.model_))
+    clone.transfer, clone._partners = transfer, {}
+    return clone
+
+
+def _nearest(images, reference):
+    flat = images.reshape(len(images), -1).astype(float)
+    ref = reference.reshape(len(reference), -1).astype(float)
+    return np.linalg.norm(flat[:, None] - ref[None], axis=2).min(1)
+
+
+def test_latent_transfer_gives_a_two_image_class_more_than_their_blends(digits):
+    X, y = digits
+    cut = np.flatnonzero(y == 2)[2:]
+    keep = np.setdiff1d(np.arange(len(y)), cut)
+    X, y = X[keep], y[keep]
+    params = dict(generator="latent", latent_residual=False, epochs=40, batch_size=32,
+                  embedding_dim=8, conv_width=8, random_state=0, device="cpu")
+    with pytest.warns(SmallClassWarning, match=r"\{2: 2\}.*latent_transfer carries over"):
+        blend = GANOversampler(latent_transfer=0, **params).fit(X, y).sample(200, y=2)
+    with pytest.warns(SmallClassWarning):
+        made = GANOversampler(latent_transfer=2.0, **params).fit(X, y).sample(200, y=2)
+    # Interpolating between two codes draws one curve of images; moves along
+    # the other classes' neighbour differences spread them further...
+    spread = {name: images.reshape(200, -1).astype(float).std(0).mean()
+              for name, images in (("blend", blend), ("made", made))}
+    assert spread["made"] > 1.5 * spread["blend"]
+    # ...decoded for class 2: most stay nearer the two 2s than any 0 or 1.
+    assert np.mean(_nearest(made, X[y == 2]) < _nearest(made, X[y != 2])) > 0.6
+
+
+def test_latent_transfer_moves_further_with_a_larger_scale(latent):
+    def draw(transfer):
+        # The draws do not depend on the scale: the same seed, the same moves.
+        model = _transferred(latent, transfer)
+        return model.generate(2, 200, torch.Generator().manual_seed(0)).astype(float)
+
+    start = draw(1e-9)  # the starting images' decodings
+    gaps = [np.abs(draw(t) - start).mean() for t in (0.5, 1.0, 3.0)]
+    assert 0 < gaps[0] < gaps[1] < gaps[2]
+
+
+def test_latent_transfer_is_saved_and_files_without_it_interpolate(latent, tmp_path):
+    model = _transferred(latent, 1.5)
+    fitted, tensors = model.state()
+    assert fitted["latent_transfer"] == 1.5
+    params, full = latent.get_params(), {**fitted, "classes_": latent.classes_}
+    loaded = type(model).from_state(full, tensors, params, CPU)
+    assert loaded.transfer == 1.5
+    np.testing.assert_array_equal(
+        loaded.generate(2, 10, torch.Generator().manual_seed(1)),
+        model.generate(2, 10, torch.Generator().manual_seed(1)),
+    )
+    del full["latent_transfer"]
+    assert type(model).from_state(full, tensors, params, CPU).transfer == 0.0
+    full["latent_transfer"] = -1
+    with pytest.raises(ValueError, match="latent_transfer is -1, not a number >= 0"):
+        type(model).from_state(full, tensors, params, CPU)

@@ -86,6 +86,9 @@ class ImageDomain:
             ("latent_residual with this generator",
              options.latent_residual and options.generator != "latent",
              "it adds detail to latent interpolations", "with generator='latent'"),
+            ("latent_transfer with this generator",
+             options.latent_transfer > 0 and options.generator != "latent",
+             "it moves the codes of latent generation", "with generator='latent'"),
             ("augment with generator='latent'",
              bool(options.augment) and options.generator == "latent",
              "augmentation is for a discriminator, and latent interpolation has none",
@@ -135,7 +138,8 @@ class ImageDomain:
                 ImageEncoder(layout.shape, options.conv_width, options.noise_dim), device, rng
             )
             model = LatentImageModel(
-                generator, options.noise_dim, classes, class_weights, layout
+                generator, options.noise_dim, classes, class_weights, layout,
+                transfer=options.latent_transfer,
             )
 
             def trainer(decoder, encoder, source, config, rng):

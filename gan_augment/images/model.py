@@ -98,6 +98,8 @@ class ImageModel(FittedModel):
             generator, noise_dim, classes, class_weights, layout,
             codes.to(device, torch.float32), code_classes.to(device, torch.long),
             None if residuals is None else residuals.to(device, torch.float32),
+            # Files written before latent_transfer existed interpolated.
+            transfer=_transfer(fitted.get("latent_transfer", 0.0)),
         )
 
 
@@ -119,16 +121,29 @@ class LatentImageModel(ImageModel):
         reconstruction, added to the images decoded from its interpolations
         (so they keep the detail the autoencoder blurs). Real images too.
 
-    A new image of class ``c``: a training image of ``c`` drawn uniformly, one
-    of its :data:`LATENT_NEIGHBOURS` nearest codes of ``c`` drawn uniformly,
-    a point drawn uniformly on the segment between their codes, decoded for
-    ``c`` (DeepSMOTE's rule, SMOTE's in the code space).
+    transfer : float
+        ``latent_transfer``: 0 for DeepSMOTE's interpolation, else the scale
+        of the moves along other images' neighbour differences.
+
+    A new image of class ``c`` starts from a training image of ``c`` drawn
+    uniformly. With ``transfer == 0``: one of its :data:`LATENT_NEIGHBOURS`
+    nearest codes of ``c`` is drawn uniformly, and a point uniformly on the
+    segment between their codes is decoded for ``c`` (DeepSMOTE's rule,
+    SMOTE's in the code space). Otherwise a training image of any class is
+    drawn uniformly, and one of its nearest codes in its own class; the
+    start's code moves by ``u * transfer`` times their difference (``u``
+    uniform in [0, 1]) and is decoded for ``c``: the variation neighbouring
+    images show in the common classes, carried over to ``c`` (feature
+    hallucination, Hariharan & Girshick, 2017).
     """
 
     codes: torch.Tensor = None
     code_classes: torch.Tensor = None
     residuals: torch.Tensor | None = None
-    # Each class's neighbour table, made on first use (not saved: derived).
+    transfer: float = 0.0
+    # Each class's neighbour table (indices into its own codes), and for
+    # transfer one table of all codes (indices into ``codes``), made on first
+    # use (not saved: derived).
     _partners: dict = field(default_factory=dict, repr=False)
 
     kind = "latent"
@@ -139,14 +154,17 @@ class LatentImageModel(ImageModel):
         if not len(own):
             raise ValueError(f"class {self.classes[class_index]!r} has no training images")
         device = own.device
-        partners = self._partners.get(class_index)
-        if partners is None:
-            partners = self._partners[class_index] = _neighbours(own)
         base = torch.randint(len(own), (n,), generator=rng, device=device)
-        pick = torch.randint(partners.shape[1], (n,), generator=rng, device=device)
-        step = torch.rand(n, 1, generator=rng, device=device)
         start = own[base]
-        codes = start + step * (own[partners[base, pick]] - start)
+        if self.transfer > 0:
+            partners, points = self._class_partners(None), self.codes
+            origin = torch.randint(len(points), (n,), generator=rng, device=device)
+            scale = self.transfer
+        else:
+            partners, points, origin, scale = self._class_partners(class_index), own, base, 1.0
+        pick = torch.randint(partners.shape[1], (n,), generator=rng, device=device)
+        step = scale * torch.rand(n, 1, generator=rng, device=device)
+        codes = start + step * (points[partners[origin, pick]] - points[origin])
         images = generate_images(
             self.generator, class_index, n, self.n_classes, self.noise_dim, rng, noise=codes
         )
@@ -155,8 +173,31 @@ class LatentImageModel(ImageModel):
             images = np.clip(images + detail, -1.0, 1.0)
         return self.layout.restore(images)
 
+    def _class_partners(self, class_index: int | None) -> torch.Tensor:
+        """The neighbour table of one class's codes, or with None of every code
+        among its own class's (indices into :attr:`codes`), cached."""
+        table = self._partners.get(class_index)
+        if table is not None:
+            return table
+        if class_index is not None:
+            table = _neighbours(self.codes[self.code_classes == class_index])
+        else:
+            table = torch.empty(
+                len(self.codes), LATENT_NEIGHBOURS, dtype=torch.long, device=self.codes.device
+            )
+            for k in self.code_classes.unique().tolist():
+                rows = torch.nonzero(self.code_classes == k).flatten()
+                found = rows[self._class_partners(k)]
+                # A class of fewer than 6 images has fewer neighbours: repeat them.
+                table[rows] = found[
+                    :, torch.arange(LATENT_NEIGHBOURS, device=found.device) % found.shape[1]
+                ]
+        self._partners[class_index] = table
+        return table
+
     def _state(self) -> tuple[dict, dict]:
         fitted, _ = super()._state()
+        fitted["latent_transfer"] = self.transfer
         tensors = {"codes": self.codes.cpu(), "code_classes": self.code_classes.cpu()}
         if self.residuals is not None:
             tensors["residuals"] = self.residuals.cpu()
@@ -169,6 +210,12 @@ class LatentImageModel(ImageModel):
         if self.residuals is not None:
             clone.residuals = self.residuals.cpu()
         return clone
+
+
+def _transfer(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ValueError(f"latent_transfer is {value!r}, not a number >= 0")
+    return float(value)
 
 
 def _neighbours(codes: torch.Tensor) -> torch.Tensor:

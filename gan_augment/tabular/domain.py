@@ -196,6 +196,8 @@ class TabularDomain:
              "the autoencoder start is built for the image networks", "with pretrain=None"),
             ("latent_residual", options.latent_residual,
              "it adds detail to latent image interpolations", "with latent_residual=False"),
+            ("latent_transfer", options.latent_transfer > 0,
+             "it moves latent image codes", "with latent_transfer=0"),
             (f"image_conditioning={options.image_conditioning!r}",
              options.image_conditioning != "embedding",
              "it conditions the image generator's batch norm",
