@@ -12,7 +12,7 @@ Tasks (each seed draws its own split, cut and model seeds):
 
 Over-samplers: none, RandomOverSampler, SMOTE (``k_neighbors`` at most the
 smallest cut class minus one), and each variant of :data:`VARIANTS`
-(``latent-transfer-2`` is ``GANOversampler()``'s image defaults; ``--samplers
+(``latent-transfer-2-batch-32`` is ``GANOversampler()``'s image defaults; ``--samplers
 default`` runs the defaults under that name). Two classifiers are trained on each balanced
 training half: a logistic regression on the pixels and a small CNN. Scores on
 the untouched evaluation half: balanced accuracy and the mean recall of the cut
@@ -80,19 +80,26 @@ VARIANTS: dict[str, dict] = {
     "gan-augment-tc": dict(ADVERSARIAL, augment="translation,cutout", augment_strength=1.0),
     "gan-pretrain": dict(ADVERSARIAL, pretrain="autoencoder"),
     "gan-batchnorm": dict(ADVERSARIAL, image_conditioning="batchnorm"),
-    "latent": dict(generator="latent", latent_residual=False, latent_transfer=0),
-    "latent-residual": dict(generator="latent", latent_residual=True, latent_transfer=0),
+    # The latent variants before latent_transfer ran with batches of 64.
+    "latent": dict(generator="latent", latent_residual=False, latent_transfer=0, batch_size=64),
+    "latent-residual": dict(generator="latent", latent_residual=True, latent_transfer=0,
+                            batch_size=64),
     # Codes moved along other images' neighbour differences (any class).
-    "latent-transfer-1": dict(generator="latent", latent_transfer=1.0),
-    # The image defaults: latent generation, residuals, transfer 2.
-    "latent-transfer-2": dict(generator="latent", latent_transfer=2.0),
-    "latent-transfer-3": dict(generator="latent", latent_transfer=3.0),
-    # Item 4's sweep around the defaults: the batch, and the budget ("budget"
-    # multiplies the steps that epochs="auto" gives).
-    "default-batch-32": dict(batch_size=32),
-    "default-batch-128": dict(batch_size=128),
-    "default-budget-0.5": dict(budget=0.5),
-    "default-budget-2": dict(budget=2.0),
+    **{
+        f"latent-transfer-{s}": dict(generator="latent", latent_transfer=float(s), batch_size=64)
+        for s in (1, 2, 3, 4)
+    },
+    "latent-transfer-3-batch-32": dict(generator="latent", latent_transfer=3.0, batch_size=32),
+    "latent-transfer-4-batch-32": dict(generator="latent", latent_transfer=4.0, batch_size=32),
+    # The image defaults: latent generation, residuals, transfer 2, batches of 32.
+    "latent-transfer-2-batch-32": dict(generator="latent", latent_transfer=2.0, batch_size=32),
+    # Item 4's sweep: the batch, and the budget ("budget" multiplies the steps
+    # that epochs="auto" gives).
+    "latent-transfer-2-batch-128": dict(generator="latent", latent_transfer=2.0, batch_size=128),
+    "latent-transfer-2-budget-0.5": dict(generator="latent", latent_transfer=2.0, batch_size=64,
+                                         budget=0.5),
+    "latent-transfer-2-budget-2": dict(generator="latent", latent_transfer=2.0, batch_size=64,
+                                       budget=2.0),
 }
 
 

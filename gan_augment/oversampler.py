@@ -113,7 +113,7 @@ class GANOversampler(BaseOverSampler):
 
     batch_size : int, "auto" or "data", default="auto"
         Rows per step. Must be a multiple of ``pac``. ``"auto"``: 500 for
-        tables (CTGAN's, rounded down to a multiple of ``pac``), 64 for images
+        tables (CTGAN's, rounded down to a multiple of ``pac``), 32 for images
         (see the images guide). ``"data"`` (tables): half the training rows, a
         multiple of ``pac`` between ``2 pac`` and 500, so the batch never
         exceeds the data (:func:`gan_augment.options.capacity`).

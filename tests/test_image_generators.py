@@ -12,6 +12,7 @@ from sklearn.datasets import load_digits
 
 from gan_augment import GANOversampler
 from gan_augment.exceptions import SmallClassWarning
+from gan_augment.options import IMAGE
 from gan_augment.images.augment import (
     ADAPTIVE_IMAGES,
     POLICIES,
@@ -328,6 +329,7 @@ def test_images_default_to_latent_interpolation_with_residuals(digits):
     sampler = GANOversampler(**TINY, random_state=0).fit(X, y)
     assert type(sampler.model_).__name__ == "LatentImageModel"
     assert sampler.model_.residuals is not None
+    assert sampler.model_.transfer == IMAGE.latent_transfer > 0
     # Tables keep the conditional GAN.
     table = np.random.default_rng(0).normal(size=(60, 3))
     tabular = GANOversampler(epochs=1, random_state=0).fit(table, np.r_[np.zeros(45), np.ones(15)])

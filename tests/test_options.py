@@ -41,14 +41,14 @@ def test_auto_is_each_domains_default_and_data_follows_the_rows():
     assert (tables.batch_size, tables.noise_dim, tables.generator_dims) == (500, 128, (256, 256))
     assert resolve({**auto, "pac": 7}, TABULAR, n_rows=170).batch_size == 497
     images = resolve(auto, IMAGE, n_rows=170)
-    assert (images.batch_size, images.noise_dim) == (64, 64)
+    assert (images.batch_size, images.noise_dim) == (32, 64)
     params = GANOversampler(**DATA_SIZES).get_params()
     tables = resolve(params, TABULAR, n_rows=170)
     # pac is 1 for tables: the batch is half the 170 rows.
     assert (tables.batch_size, tables.noise_dim, tables.generator_dims) == (85, 64, (128, 128))
     # Images have no rule from the data: "data" is their default.
     images = resolve(params, IMAGE, n_rows=170)
-    assert (images.batch_size, images.noise_dim) == (64, 64)
+    assert (images.batch_size, images.noise_dim) == (32, 64)
     given = resolve({**params, "generator_dims": (32,), "batch_size": 40}, TABULAR, n_rows=170)
     assert (given.generator_dims, given.batch_size, given.discriminator_dims) == (
         (32,), 40, (128, 128)

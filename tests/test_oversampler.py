@@ -247,10 +247,10 @@ class TestTrainingBudget:
         assert (n_epochs, n_epochs * per_epoch) == (epochs, steps)
 
     @pytest.mark.parametrize(
-        "n_rows, steps", [(300, 500), (1500, 506), (5000, 1014), (50000, 1562)]
+        "n_rows, steps", [(300, 504), (1500, 920), (5000, 1092), (50000, 1562)]
     )
     def test_images_budget(self, n_rows, steps):
-        # 20 epochs' worth of 64-image steps, within [500, 1000], in whole epochs.
+        # 20 epochs' worth of 32-image steps, within [500, 1000], in whole epochs.
         n_epochs, per_epoch = resolve(GANOversampler().get_params(), IMAGE).budget(n_rows)
         assert n_epochs * per_epoch == steps
 
