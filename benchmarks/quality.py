@@ -79,6 +79,9 @@ GAN_VARIANTS = {
     "gan-filter": {"synthetic_filter": "neighbours", "interpolation": 0.0},
     "gan-interp": {"synthetic_filter": None, "interpolation": 0.5},
     "gan-filter-interp": {"synthetic_filter": "neighbours", "interpolation": 0.5},
+    # The auxiliary classifier loss inside the default mix (screen 5).
+    "gan-ac1": {"classifier_weight": 1.0},
+    "gan-ac03": {"classifier_weight": 0.3},
 }
 SAMPLERS = [
     "none", "ros", "smote", "adasyn", "borderline", "smotenc", "polyfit", "prowsyn", "ctgan",
