@@ -83,10 +83,9 @@ GAN_VARIANTS = {
     # The auxiliary classifier loss inside the default mix (screen 5).
     "gan-ac1": {"classifier_weight": 1.0},
     "gan-ac03": {"classifier_weight": 0.3},
-    # An ensemble of 3 generators in one fit (issue 16 item 3, issue 13 item 6): each
-    # member gives a third of every class's rows; 3 fits' time.
+    # An ensemble of 3 generators in one fit (screen 6; issue 16 item 3, issue 13 item 6):
+    # each member gives a third of every class's rows; 3 fits' time.
     "gan-only-ens3": {"interpolation": 0.0, "ensemble": 3},
-    "gan-ens3": {"ensemble": 3},
 }
 SAMPLERS = [
     "none", "ros", "smote", "adasyn", "borderline", "smotenc", "polyfit", "prowsyn", "ctgan",
