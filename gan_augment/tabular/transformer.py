@@ -71,6 +71,7 @@ def _fit_column(
     weight_threshold: float,
     max_fit_rows: int,
     rng: np.random.Generator,
+    max_iter: int = 100,
 ) -> ContinuousColumn:
     center = float(np.mean(x))
     scale = float(np.std(x))
@@ -95,7 +96,7 @@ def _fit_column(
             covariance_type="diag",
             weight_concentration_prior_type="dirichlet_process",
             weight_concentration_prior=1e-3,
-            max_iter=100,
+            max_iter=max_iter,
             random_state=int(rng.integers(2**31 - 1)),
         )
         mixture.fit(z_fit.reshape(-1, 1))
@@ -278,6 +279,11 @@ class TabularTransformer:
         subsample): the fit costs ~0.4 s per column at 1,000 rows and ~2 s at
         20,000 on one core, and the modes of a one-dimensional density are
         already well placed with a few thousand points.
+    max_iter : int, default=100
+        Most EM iterations of each column's mixture; most columns use them all
+        (the Dirichlet-process prior empties surplus components slowly).
+        ``benchmarks/mixture_budget.py`` measures what fewer iterations or rows
+        change (docs/benchmarks.md).
     max_categories : int or None, default=100
         Most one-hot entries per categorical column. Categories and pooling
         follow :mod:`gan_augment.categories`: from ``max_categories``
@@ -305,10 +311,12 @@ class TabularTransformer:
         weight_threshold: float = 0.005,
         max_fit_rows: int = 5000,
         max_categories: int | None = 100,
+        max_iter: int = 100,
     ) -> None:
         self.max_modes = max_modes
         self.weight_threshold = weight_threshold
         self.max_fit_rows = max_fit_rows
+        self.max_iter = max_iter
         self.max_categories = max_categories
 
     def fit(
@@ -340,6 +348,7 @@ class TabularTransformer:
                     self.weight_threshold,
                     self.max_fit_rows,
                     np.random.default_rng(seed),
+                    self.max_iter,
                 )
                 for j, seed in enumerate(seeds)
             )
@@ -426,6 +435,7 @@ class TabularTransformer:
                 "weight_threshold": self.weight_threshold,
                 "max_fit_rows": self.max_fit_rows,
                 "max_categories": self.max_categories,
+                "max_iter": self.max_iter,
             },
             "columns": [dataclasses.asdict(c) for c in self.columns_],
             "categories": self.categories_,
