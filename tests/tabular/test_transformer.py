@@ -67,6 +67,18 @@ def test_mixture_is_the_full_covariance_one():
     np.testing.assert_allclose(column.weights, full.weights_[keep] / full.weights_[keep].sum(), atol=1e-8)
 
 
+def test_max_iter_bounds_the_mixtures_iterations_and_is_kept():
+    x = np.column_stack([_bimodal(seed=s) for s in range(2)])
+    empty = np.empty((len(x), 0), object)
+    full = TabularTransformer().fit(x, empty, np.random.default_rng(0))
+    short = TabularTransformer(max_iter=2).fit(x, empty, np.random.default_rng(0))
+    # Two EM steps from the same start leave the surplus components alive.
+    assert sum(c.n_modes for c in short.columns_) > sum(c.n_modes for c in full.columns_)
+    state = short.get_state()
+    assert state["params"]["max_iter"] == 2
+    assert TabularTransformer.from_state(state).max_iter == 2
+
+
 def test_constant_and_huge_columns():
     rng = np.random.default_rng(0)
     x = np.column_stack([np.full(100, 7.0), rng.normal(1e12, 1e10, 100), rng.normal(0, 1e-9, 100)])
