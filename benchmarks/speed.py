@@ -158,6 +158,8 @@ def fit_gan(X, y, epochs: int, precision: str = "float32"):
         epochs=epochs, batch_size=EQUAL["batch_size"], pac=EQUAL["pac"], n_critic=1,
         loss="wgan-gp", embedding_dim=EQUAL["embedding_dim"], generator_dims=EQUAL["dims"],
         discriminator_dims=EQUAL["dims"], device="cpu", random_state=0, precision=precision,
+        # CTGAN has no auxiliary classifier; the earlier equal-settings figures had none.
+        classifier_weight=0.0,
     ).fit(X, y)
 
 

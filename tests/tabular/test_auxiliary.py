@@ -51,13 +51,36 @@ def test_the_loss_is_clipped_where_rows_are_in_their_class():
 
 def test_the_generator_step_adds_the_term(fast):
     X, y = make_classification(n_samples=200, weights=[0.85], random_state=0)
-    plain = GANOversampler(**fast, random_state=0, interpolation=0.0)
+    plain = GANOversampler(**fast, random_state=0, interpolation=0.0, classifier_weight=0.0)
     helped = GANOversampler(**fast, random_state=0, interpolation=0.0, classifier_weight=5.0)
     plain.fit(X, y)
     helped.fit(X, y)
     assert not np.allclose(plain.history_["generator_loss"], helped.history_["generator_loss"])
     again = GANOversampler(**fast, random_state=0, interpolation=0.0, classifier_weight=5.0)
     np.testing.assert_array_equal(again.fit_resample(X, y)[0], helped.fit_resample(X, y)[0])
+
+
+def test_auto_weight_is_on_for_tables_in_one_process_without_privacy():
+    from gan_augment.options import IMAGE, TABULAR, resolve
+
+    params = GANOversampler().get_params()
+    assert params["classifier_weight"] == "auto"
+    assert resolve(params, TABULAR).classifier_weight == 0.3
+    assert resolve({**params, "dp_epsilon": 1.0}, TABULAR).classifier_weight == 0.0
+    assert resolve(params, TABULAR, parallel=object()).classifier_weight == 0.0
+    assert resolve(params, IMAGE).classifier_weight == 0.0
+    # A weight the user gives is kept (and refused where it cannot apply).
+    assert resolve({**params, "classifier_weight": 1.5}, TABULAR).classifier_weight == 1.5
+    assert resolve({**params, "classifier_weight": 0.0}, TABULAR).classifier_weight == 0.0
+
+
+def test_the_default_fit_trains_with_the_auto_weight(fast):
+    X, y = make_classification(n_samples=200, weights=[0.85], random_state=0)
+    auto = GANOversampler(**fast, random_state=0, interpolation=0.0).fit(X, y)
+    explicit = GANOversampler(**fast, random_state=0, interpolation=0.0, classifier_weight=0.3)
+    off = GANOversampler(**fast, random_state=0, interpolation=0.0, classifier_weight=0.0)
+    np.testing.assert_array_equal(auto.history_, explicit.fit(X, y).history_)
+    assert not np.allclose(auto.history_["generator_loss"], off.fit(X, y).history_["generator_loss"])
 
 
 @pytest.mark.parametrize("name", ["classifier_weight", "feature_matching"])
