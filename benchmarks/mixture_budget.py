@@ -6,9 +6,9 @@ Run (from the repository root; Adult is read from ``../shared/data`` or
     OMP_NUM_THREADS=1 python benchmarks/mixture_budget.py
     python benchmarks/mixture_budget.py --seeds 1 --budgets 5000:100 2000:100   # a quick look
 
-Each continuous column of each table is fitted by the transformer's own
-column fit (``gan_augment.tabular.transformer._fit_column``: the variational
-Dirichlet-process mixture on standardised values) at several budgets, written
+Each continuous column of each table is fitted on its own by the package's
+``TabularTransformer`` (the variational Dirichlet-process mixture on
+standardised values) at several budgets, written
 ``ROWS:ITERATIONS`` (the row cap ``max_fit_rows`` and ``max_iter``); the
 default is ``5000:100``. For every fit it records the seconds, the number of
 modes kept and the mean log-likelihood per row, over *all* the column's rows,
@@ -70,7 +70,7 @@ def main(argv=None) -> None:
     import torch
     from sklearn.exceptions import ConvergenceWarning
 
-    from gan_augment.tabular.transformer import _fit_column
+    from gan_augment.tabular.transformer import TabularTransformer
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--budgets", nargs="+",
@@ -89,8 +89,9 @@ def main(argv=None) -> None:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", ConvergenceWarning)
                         start = time.perf_counter()
-                        column = _fit_column(x, 10, 0.005, rows, np.random.default_rng(seed),
-                                             max_iter=iterations)
+                        transformer = TabularTransformer(max_fit_rows=rows, max_iter=iterations)
+                        column = transformer.fit(x[:, None], np.empty((len(x), 0), object),
+                                                 np.random.default_rng(seed)).columns_[0]
                         seconds = time.perf_counter() - start
                     records.append({
                         "table": name, "column": j, "seed": seed, "budget": f"{rows}:{iterations}",
