@@ -126,6 +126,8 @@ def main() -> None:
     parser.add_argument("--n-critic", type=int, default=None,
                         help="discriminator (DP-SGD) steps per generator step of the DP run")
     parser.add_argument("--batch-size", type=int, default=None, help="batch size of the DP run")
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help="learning rate of the DP run (default: the estimator's)")
     parser.add_argument("--statistics-share", type=float, default=None,
                         help="one share for the statistics instead of the rule of "
                         "gan_augment.privacy.accounting.STATISTICS_SHARES")
@@ -167,6 +169,8 @@ def main() -> None:
         extra["n_critic"] = args.n_critic
     if args.batch_size:
         extra["batch_size"] = args.batch_size
+    if args.learning_rate:
+        extra["learning_rate"] = args.learning_rate
     model = GANOversampler(
         dp_epsilon=args.epsilon, dp_delta=delta, dp_domain=domain, epochs=args.epochs_dp,
         random_state=args.seed, **extra,
