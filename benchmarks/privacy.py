@@ -115,6 +115,8 @@ def main() -> None:
                         "declared; small: 2,000 training rows, 2,000 holdout rows, nothing declared")
     parser.add_argument("--epochs", default="auto", help="epochs without DP")
     parser.add_argument("--epochs-dp", type=int, default=15, help="epochs with DP")
+    parser.add_argument("--rows", type=int, default=2000,
+                        help="training (and holdout) rows of the small table")
     parser.add_argument("--epsilon", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
@@ -156,7 +158,7 @@ def main() -> None:
         }
         delta = 1e-5
     else:
-        train, test = small_adult(random_state=args.seed)
+        train, test = small_adult(n_rows=args.rows, random_state=args.seed)
         domain, delta = None, None
 
     rows = []
@@ -196,7 +198,7 @@ def main() -> None:
         + "\n".join(f"- {k}: {v}" for part in release.values() for k, v in part.items())
     )
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = f"privacy_{args.table}_seed{args.seed}"
+    stem = f"privacy_{args.table}{'' if args.table == 'full' or args.rows == 2000 else args.rows}_seed{args.seed}"
     text = (
         f"statistics share {args.statistics_share or 'by rule'}, domain share "
         f"{statistics.DOMAIN_SHARE}\n\n" + text
