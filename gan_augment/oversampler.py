@@ -255,15 +255,13 @@ class GANOversampler(BaseOverSampler):
 
     dp_epsilon : float or None, default=None
         Train with differential privacy at this epsilon (needs ``pip install
-        "gan-augment[privacy]"``, i.e. Opacus). The discriminator is trained
-        with DP-SGD, and everything else learned from the rows (class sizes,
-        category sets and frequencies, the continuous columns' bounds and
-        modes) comes from noisy counts that cost DP-SGD 20% of the budget
-        on a small table and down to 5% on a large one; the
-        :doc:`privacy guide <privacy>` says how each is covered. The guarantee
-        covers the fitted model and what :meth:`sample` and
-        :meth:`sample_dataset` generate, not the output of ``fit_resample``,
-        which holds the real rows. None trains without DP.
+        "gan-augment[privacy]"``, i.e. Opacus, whose accountant composes it).
+        Everything learned from the rows goes through a Gaussian mechanism,
+        composed by Opacus's RDP accountant (``dp_method`` says which); the
+        :doc:`privacy guide <privacy>` says how each released quantity is
+        covered. The guarantee covers the fitted model and what :meth:`sample`
+        and :meth:`sample_dataset` generate, not the output of
+        ``fit_resample``, which holds the real rows. None trains without DP.
 
     dp_delta : float or None, default=None
         The delta of the guarantee; None is ``1 / (10 * n_samples)``.
@@ -281,6 +279,24 @@ class GANOversampler(BaseOverSampler):
         data). Undeclared bounds (to an octave) and category sets are read from
         noisy counts, within a fifth of the budget (a category held by too
         few rows to stand out of the noise is then dropped).
+
+    dp_method : {{"auto", "dp-sgd", "marginals"}}, default="auto"
+        With ``dp_epsilon``, how the rows are learned:
+
+        * ``"dp-sgd"``: the discriminator is trained with DP-SGD, and noisy
+          counts (class sizes, category sets and frequencies, the continuous
+          columns' bounds and modes) cost it 20% of the budget on a small
+          table and down to 5% on a large one. The GAN can learn how columns
+          depend on each other, given enough rows to rise above the noise.
+        * ``"marginals"``: the whole budget goes to noisy counts, per class, of
+          every column's categories or histogram bins; the GAN is then
+          trained, without DP (post-processing), on a table drawn from them.
+          Within a class, its columns are independent: the class-conditional
+          distribution of each column is all it learns, but at a small budget
+          per row it learns that far better than DP-SGD.
+        * ``"auto"``: ``"marginals"`` below 10,000 rows, ``"dp-sgd"`` from
+          10,000 rows on (the :doc:`privacy guide <privacy>` gives the
+          figures behind the rule).
 
     verbose : bool, default=False
         Show a progress bar with live losses.
@@ -461,7 +477,8 @@ class GANOversampler(BaseOverSampler):
     dp_delta_ : float or None
         With ``dp_epsilon``: the delta of the guarantee.
     dp_noise_multiplier_ : float or None
-        With ``dp_epsilon``: DP-SGD's noise multiplier.
+        With ``dp_epsilon``: DP-SGD's noise multiplier (None with
+        ``dp_method="marginals"``, which runs no DP-SGD).
     dp_history_ : list of [noise_multiplier, sample_rate, steps] or None
         With ``dp_epsilon``: the Gaussian mechanisms composed, in the form of
         Opacus's ``RDPAccountant.history`` (the statistics' releases: domains,
@@ -526,6 +543,7 @@ class GANOversampler(BaseOverSampler):
         "dp_delta": [Interval(Real, 0, 1, closed="neither"), None],
         "dp_max_grad_norm": [Interval(Real, 0, None, closed="neither")],
         "dp_domain": [dict, None],
+        "dp_method": [StrOptions({"auto", "dp-sgd", "marginals"})],
         "verbose": ["verbose"],
         "model": [StrOptions({"auto", "tabular", "image"})],
         "image_shape": ["array-like", None],
@@ -578,6 +596,7 @@ class GANOversampler(BaseOverSampler):
         dp_delta=None,
         dp_max_grad_norm=1.0,
         dp_domain=None,
+        dp_method="auto",
         verbose=False,
         model="auto",
         image_shape=None,
@@ -626,6 +645,7 @@ class GANOversampler(BaseOverSampler):
         self.dp_delta = dp_delta
         self.dp_max_grad_norm = dp_max_grad_norm
         self.dp_domain = dp_domain
+        self.dp_method = dp_method
         self.verbose = verbose
         self.model = model
         self.image_shape = image_shape
@@ -758,6 +778,7 @@ class GANOversampler(BaseOverSampler):
             )
         self._set_fitted(
             result.model,
+            loss=options.loss,
             history_=result.history,
             n_epochs_=result.n_epochs,
             n_steps_=result.n_steps,
@@ -769,13 +790,13 @@ class GANOversampler(BaseOverSampler):
         )
         return _Fit(domain, options, y_codes, result.rng, result.seeds)
 
-    def _set_fitted(self, model, **attributes) -> None:
+    def _set_fitted(self, model, loss: str, **attributes) -> None:
         self.model_ = model
         for name, value in {**model.fitted_attributes(), **attributes}.items():
             setattr(self, name, value)
         # The history names its loss, so that a plot of it alone can tell
         # probabilities from raw scores.
-        self.history_.attrs["loss"] = resolved_loss(self.get_params())
+        self.history_.attrs["loss"] = loss
 
     @property
     def generator_(self) -> torch.nn.Module:
@@ -1046,8 +1067,13 @@ class GANOversampler(BaseOverSampler):
         estimator = cls(**params)
         if fitted["feature_names_in_"] is None:
             del fitted["feature_names_in_"]
+        # The loss followed from the parameters and, under DP, from whether
+        # DP-SGD ran (it has a noise multiplier).
+        dp_sgd = fitted.get("dp_noise_multiplier_") is not None
+        loss = resolved_loss({**params, "dp_method": "dp-sgd" if dp_sgd else "marginals"})
         estimator._set_fitted(
-            model, device_=model.device, **{k: fitted[k] for k in _SAVED if k in fitted}
+            model, loss=loss, device_=model.device,
+            **{k: fitted[k] for k in _SAVED if k in fitted},
         )
         return estimator
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["ALPHAS", "PrivacyPlan", "STATISTICS_SHARES", "plan_budget"]
+__all__ = ["ALPHAS", "PrivacyPlan", "STATISTICS_SHARES", "plan_budget", "plan_statistics"]
 
 #: Rényi orders for the conversion to (epsilon, delta): Opacus's default orders
 #: (1.1 to 63) and larger ones, which the statistics' single release at high
@@ -61,8 +61,9 @@ class PrivacyPlan:
         every category set is declared).
     statistics_noise : float
         Noise multiplier of the statistics (noise std / L2 sensitivity).
-    sgd_noise : float
-        Noise multiplier of DP-SGD (noise std / ``max_grad_norm``).
+    sgd_noise : float or None
+        Noise multiplier of DP-SGD (noise std / ``max_grad_norm``); None when
+        the statistics are all that is released.
     sample_rate : float
         Poisson sampling rate of DP-SGD.
     steps : int
@@ -79,7 +80,7 @@ class PrivacyPlan:
     rdp_delta: float
     discovery_delta: float
     statistics_noise: float
-    sgd_noise: float
+    sgd_noise: float | None
     sample_rate: float
     steps: int
     statistics_share: float = STATISTICS_SHARES[0]
@@ -213,4 +214,32 @@ def plan_budget(
         sample_rate=sample_rate,
         steps=steps,
         statistics_share=share,
+    )
+
+
+def plan_statistics(epsilon: float, delta: float, discovery: bool) -> PrivacyPlan:
+    """The whole ``(epsilon, delta)`` for the statistics (``dp_method="marginals"``):
+    the smallest noise multiplier of one Gaussian mechanism that spends at most
+    ``epsilon``, no DP-SGD.
+
+    >>> plan = plan_statistics(1.0, 1e-5, discovery=False)
+    >>> plan.history = [(plan.statistics_noise, 1.0, 1)]
+    >>> 0.99 < plan.spent() <= 1.0, plan.sgd_noise
+    (True, None)
+    """
+    discovery_delta = DISCOVERY_DELTA_SHARE * delta if discovery else 0.0
+    rdp_delta = delta - discovery_delta
+    noise = _smallest_noise(lambda n: _epsilon([(n, 1.0, 1)], rdp_delta), epsilon)
+    if noise is None:
+        raise ValueError(f"dp_epsilon={epsilon} is too small to release any statistics.")
+    return PrivacyPlan(
+        epsilon=epsilon,
+        delta=delta,
+        rdp_delta=rdp_delta,
+        discovery_delta=discovery_delta,
+        statistics_noise=noise,
+        sgd_noise=None,
+        sample_rate=0.0,
+        steps=0,
+        statistics_share=1.0,
     )

@@ -24,10 +24,11 @@ from ..options import Options
 from ..schema import TableSchema
 from ..tabular.conditions import GenerationConditions
 from ..tabular.transformer import TabularTransformer
-from .accounting import PrivacyPlan, plan_budget
+from .accounting import PrivacyPlan, plan_budget, plan_statistics
 from .batches import PoissonBatches
 from .dpsgd import DPSGD
-from .statistics import frequency_noise_scale, release_statistics
+from .marginals import marginal_table
+from .statistics import MARGINALS_DOMAIN_SHARE, frequency_noise_scale, release_statistics
 
 __all__ = [
     "PrivacyResult",
@@ -45,21 +46,23 @@ class PrivacyResult:
 
     epsilon_spent: float
     delta: float
-    noise_multiplier: float
+    noise_multiplier: float | None
     history: list
 
 
 @dataclass
 class PrivateAccounting:
-    """The DP-SGD settings of the loop and the budget they spend."""
+    """The DP-SGD settings of the loop (None when only the statistics are
+    released) and the budget they spend."""
 
     plan: PrivacyPlan
-    dpsgd: DPSGD
+    dpsgd: DPSGD | None
 
     def finish(self, private_steps: int) -> PrivacyResult:
         """Compose the DP-SGD steps actually taken into the guarantee."""
         plan = self.plan
-        plan.history.append((plan.sgd_noise, plan.sample_rate, private_steps))
+        if self.dpsgd is not None:
+            plan.history.append((plan.sgd_noise, plan.sample_rate, private_steps))
         return PrivacyResult(
             epsilon_spent=plan.spent(),
             delta=plan.delta,
@@ -70,14 +73,22 @@ class PrivateAccounting:
 
 @dataclass
 class PrivateData:
-    """What the private variant gives the tabular setup instead of fitted data."""
+    """What the private variant gives the tabular setup instead of fitted data.
+
+    Under DP-SGD, the Poisson batch source and the generation conditions;
+    with ``dp_method="marginals"``, ``table`` instead: ``(continuous,
+    categorical, y_codes)`` drawn from the released counts, on which the
+    setup trains as on rows of its own (``source``, ``conditions`` and
+    ``class_weights`` are then None).
+    """
 
     transformer: TabularTransformer
     schema: TableSchema
-    source: PoissonBatches
-    conditions: GenerationConditions
-    class_weights: np.ndarray
     accounting: PrivateAccounting
+    source: PoissonBatches | None = None
+    conditions: GenerationConditions | None = None
+    class_weights: np.ndarray | None = None
+    table: tuple | None = None
 
 
 def check_private_options(options: Options, schema: TableSchema, n_rows: int) -> None:
@@ -90,33 +101,47 @@ def check_private_options(options: Options, schema: TableSchema, n_rows: int) ->
             "differential privacy."
         )
     given = options.given
-    if given.get("precision", "float32") != "float32":
-        raise ValueError(
-            f"dp_epsilon cannot be combined with precision={given['precision']!r}: "
-            "per-example gradients and their norms rounded to bfloat16 could exceed "
-            "the clipping bound the noise is calibrated to. Use precision='float32'."
-        )
+    # What reads real rows without noise, or would need the accountant's
+    # state, breaks either method; the rest only DP-SGD's clipping.
     breaking = {
         "early_stopping=True": options.early_stopping,
         f"validation_score={options.validation_score!r}": options.validation_score != "mmd",
         "checkpoint_dir": options.checkpoint_dir is not None,
-        f"pac={given['pac']}": given["pac"] not in ("auto", 1),
-        f"loss={given['loss']!r} (its gradient penalty has no per-example "
-        "gradients to clip)": given["loss"] == "wgan-gp",
-        f"classifier_weight={given['classifier_weight']}": options.classifier_weight > 0,
-        f"feature_matching={given['feature_matching']}": options.feature_matching > 0,
     }
+    dpsgd = options.privacy.method == "dp-sgd"
+    if dpsgd:
+        if given.get("precision", "float32") != "float32":
+            raise ValueError(
+                f"dp_epsilon cannot be combined with precision={given['precision']!r}: "
+                "per-example gradients and their norms rounded to bfloat16 could exceed "
+                "the clipping bound the noise is calibrated to. Use precision='float32'."
+            )
+        breaking.update({
+            f"pac={given['pac']}": given["pac"] not in ("auto", 1),
+            f"loss={given['loss']!r} (its gradient penalty has no per-example "
+            "gradients to clip)": given["loss"] == "wgan-gp",
+            f"classifier_weight={given['classifier_weight']}": options.classifier_weight > 0,
+            f"feature_matching={given['feature_matching']}": options.feature_matching > 0,
+        })
     bad = [name for name, on in breaking.items() if on]
     if bad:
-        raise ValueError(
-            f"dp_epsilon cannot be combined with {', '.join(bad)}: early stopping "
-            "and each of its validation scores read held-out real rows without "
-            "noise, a checkpoint would need the accountant's state, packs of rows are "
-            "not one privacy unit, the gradient penalty breaks per-example clipping, "
-            "and the auxiliary classifier and feature matching pass real rows to the "
-            "generator without noise. Leave pac and loss at "
-            "'auto' (pac=1, loss='non-saturating' under DP)."
+        why = (
+            "early stopping and each of its validation scores read held-out real "
+            "rows without noise, and a checkpoint would need the accountant's state"
         )
+        if dpsgd:
+            why += (
+                "; under DP-SGD, packs of rows are not one privacy unit, the gradient "
+                "penalty breaks per-example clipping, and the auxiliary classifier and "
+                "feature matching pass real rows to the generator without noise. Leave "
+                "pac and loss at 'auto' (pac=1, loss='non-saturating' under DP-SGD)"
+            )
+        raise ValueError(f"dp_epsilon cannot be combined with {', '.join(bad)}: {why}.")
+    _check_domain(options, schema, n_rows)
+
+
+def _check_domain(options: Options, schema: TableSchema, n_rows: int) -> None:
+    """Refuse a bad ``dp_domain``; warn about a ``dp_delta`` too large for ``n_rows``."""
     domain = options.privacy.domain
     if domain is None:
         return
@@ -270,7 +295,8 @@ def setup_private(
     device: torch.device,
     rng: np.random.Generator,
 ) -> PrivateData:
-    """Plan the budget, release the statistics and build the private batch source.
+    """Plan the budget, release the statistics and build the private batch
+    source (DP-SGD) or draw the table the GAN trains on (marginals).
 
     ``steps`` is the number of DP-SGD steps planned (generator steps times
     ``n_critic``).
@@ -288,17 +314,22 @@ def setup_private(
     continuous_domains, categorical_domains = _domains(privacy.domain, schema)
     sample_rate = min(1.0, options.batch_size / n_rows)
     undeclared = sum(d is None for d in continuous_domains + categorical_domains)
-    plan = plan_budget(
-        privacy.epsilon,
-        delta,
-        sample_rate,
-        steps,
-        discovery=any(d is None for d in categorical_domains),
-        n_rows=n_rows,
-        frequency_scale=frequency_noise_scale(
-            len(continuous_domains), len(categorical_domains), undeclared
-        ),
-    )
+    discovery = any(d is None for d in categorical_domains)
+    marginals = privacy.method == "marginals"
+    if marginals:
+        plan = plan_statistics(privacy.epsilon, delta, discovery)
+    else:
+        plan = plan_budget(
+            privacy.epsilon,
+            delta,
+            sample_rate,
+            steps,
+            discovery=discovery,
+            n_rows=n_rows,
+            frequency_scale=frequency_noise_scale(
+                len(continuous_domains), len(categorical_domains), undeclared
+            ),
+        )
     names = schema.names
     undeclared = [names[i] for i, d in zip(schema.continuous_indices, continuous_domains) if d is None]
     if undeclared:
@@ -338,11 +369,19 @@ def setup_private(
         plan.discovery_delta,
         rng,
         column_names,
+        per_class=marginals,
+        domain_share=MARGINALS_DOMAIN_SHARE if marginals else None,
     )
     plan.history.extend(counts.history)
     transformer = TabularTransformer.from_statistics(
         counts, max_modes=options.max_modes, max_categories=options.max_categories
     )
+    released = _released_schema(schema, counts.categories)
+    if marginals:
+        return PrivateData(
+            transformer, released, PrivateAccounting(plan, None),
+            table=marginal_table(counts, rng),
+        )
     encoded, codes = transformer.transform(continuous, categorical, rng)
     weights = _generation_weights(transformer, counts.pair_counts, n_classes)
     class_weights = counts.class_counts / counts.class_counts.sum()
@@ -365,6 +404,6 @@ def setup_private(
     )
     conditions = GenerationConditions(n_classes, int(sum(transformer.n_categories)), weights)
     return PrivateData(
-        transformer, _released_schema(schema, counts.categories), source, conditions,
-        counts.class_counts, PrivateAccounting(plan, dpsgd),
+        transformer, released, PrivateAccounting(plan, dpsgd), source, conditions,
+        counts.class_counts,
     )

@@ -247,6 +247,7 @@ class TabularDomain:
         # its encoding, which draws from the seeds (a resumed fit with
         # random_state=None encodes again with the checkpoint's seeds).
         fingerprint = [continuous, categorical, y_codes]
+        transformer = source = None
         if options.privacy is not None:
             from ..privacy.setup import setup_private
 
@@ -258,8 +259,15 @@ class TabularDomain:
             conditions, class_weights = private.conditions, private.class_weights
             accounting = private.accounting
             fingerprint = None  # DP fits do not checkpoint (setup_private says why)
-        else:
-            transformer = _fit_transformer(options, continuous, categorical, np_rng)
+            if private.table is not None:
+                # dp_method="marginals": the table drawn from the released
+                # counts stands in for the rows (no hold-out: DP refuses one).
+                continuous, categorical, y_codes = private.table
+                train_rows, val_rows = np.arange(len(y_codes)), np.empty(0, dtype=np.int64)
+                epochs, steps_per_epoch = options.budget(len(y_codes))
+        if source is None:
+            if transformer is None:
+                transformer = _fit_transformer(options, continuous, categorical, np_rng)
             encoded, category_codes = transformer.transform(continuous, categorical, np_rng)
             # Without a hold-out, a view: the encoded set is never copied.
             rows = train_rows if val_rows.size else slice(None)
@@ -289,7 +297,7 @@ class TabularDomain:
             else:
                 source = TabularBatches(*data, pack_size=options.pac, **terms)
             conditions = source.generation if generation is None else generation
-            class_weights = np.bincount(y_codes).astype(np.float64)
+            class_weights = np.bincount(y_codes, minlength=n_classes).astype(np.float64)
         layout = transformer.layout_
         logger.info(
             "Encoded %d rows x %d columns (%d categorical) into %d features in %.1f s.",
@@ -324,6 +332,7 @@ class TabularDomain:
             early_stopping = EarlyStopping(score, every, options.n_iter_no_change)
         noise = (
             "" if accounting is None
+            else ", DP: a table drawn from the released marginals" if accounting.dpsgd is None
             else f", DP-SGD noise multiplier {accounting.dpsgd.noise_multiplier:.3g}"
         )
         return TrainingSetup(
