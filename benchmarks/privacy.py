@@ -108,6 +108,13 @@ def released(model: GANOversampler, train: pd.DataFrame) -> dict:
     return {"categories": kept, "bounds": bounds}
 
 
+def model_method(args, n_rows: int) -> str:
+    """The dp_method the DP run resolves to."""
+    from gan_augment.options import dp_method
+
+    return dp_method({"dp_epsilon": args.epsilon, "dp_method": args.dp_method}, n_rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--table", choices=["full", "small"], default="full",
@@ -128,6 +135,8 @@ def main() -> None:
     parser.add_argument("--n-critic", type=int, default=None,
                         help="discriminator (DP-SGD) steps per generator step of the DP run")
     parser.add_argument("--batch-size", type=int, default=None, help="batch size of the DP run")
+    parser.add_argument("--dp-method", default="auto", choices=["auto", "dp-sgd", "marginals"],
+                        help="dp_method of the DP run")
     parser.add_argument("--learning-rate", type=float, default=None,
                         help="learning rate of the DP run (default: the estimator's)")
     parser.add_argument("--statistics-share", type=float, default=None,
@@ -173,13 +182,18 @@ def main() -> None:
         extra["batch_size"] = args.batch_size
     if args.learning_rate:
         extra["learning_rate"] = args.learning_rate
+    if args.dp_method != "auto":
+        extra["dp_method"] = args.dp_method
+    # --epochs-dp is DP-SGD's budget; the marginals' GAN trains on a drawn table
+    # (post-processing) for the default number of epochs.
+    dp_epochs = args.epochs_dp if model_method(args, len(train)) == "dp-sgd" else "auto"
     model = GANOversampler(
-        dp_epsilon=args.epsilon, dp_delta=delta, dp_domain=domain, epochs=args.epochs_dp,
+        dp_epsilon=args.epsilon, dp_delta=delta, dp_domain=domain, epochs=dp_epochs,
         random_state=args.seed, **extra,
     )
     rows.append(
         run(
-            f"DP epsilon={args.epsilon:g}, {args.epochs_dp} epochs"
+            f"DP epsilon={args.epsilon:g}, {dp_epochs} epochs"
             + "".join(f", {k} {v}" for k, v in extra.items()),
             model,
             train,
@@ -198,7 +212,10 @@ def main() -> None:
         + "\n".join(f"- {k}: {v}" for part in release.values() for k, v in part.items())
     )
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = f"privacy_{args.table}{'' if args.table == 'full' or args.rows == 2000 else args.rows}_seed{args.seed}"
+    stem = (
+        f"privacy_{args.table}{'' if args.table == 'full' or args.rows == 2000 else args.rows}"
+        f"_{model_method(args, len(train))}_seed{args.seed}"
+    )
     text = (
         f"statistics share {args.statistics_share or 'by rule'}, domain share "
         f"{statistics.DOMAIN_SHARE}\n\n" + text
