@@ -80,8 +80,9 @@ def table(seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame, int]:
     return X, y, canary.astype(X.dtypes.to_dict()), 1
 
 
-def estimator(setting: str, epochs: int):
-    """``seed -> GANOversampler`` for a setting: "none" or an epsilon."""
+def estimator(setting: str, epochs: int, dp_method: str | None = None):
+    """``seed -> GANOversampler`` for a setting: "none" or an epsilon (and,
+    when given, its ``dp_method``; packages before it have none)."""
     common = dict(
         epochs=epochs, batch_size=50, embedding_dim=16, generator_dims=(32, 32),
         discriminator_dims=(32, 32), device="cpu", n_jobs=1,
@@ -91,6 +92,8 @@ def estimator(setting: str, epochs: int):
             dp_epsilon=float(setting), dp_delta=DELTA,
             dp_domain={**{c: (-BOUND, BOUND) for c in NUMERIC}, "c": list(CATEGORIES)},
         )
+        if dp_method is not None:
+            common["dp_method"] = dp_method
 
     def make(seed: int) -> GANOversampler:
         return GANOversampler(**common, random_state=seed)
@@ -147,8 +150,9 @@ class Record:
 def run(setting: str, args, audit) -> dict:
     X, y, canary, canary_y = table()
     config = {"setting": setting, "epochs": args.epochs, "rows": N_ROWS, "reference": args.reference,
-              "synthetic": args.synthetic, "seed": args.seed}
-    record = Record(args.out / f"privacy_audit_{setting}.csv", config, args.fresh)
+              "synthetic": args.synthetic, "seed": args.seed, "dp_method": args.dp_method}
+    suffix = "" if args.dp_method is None or setting == "none" else f"_{args.dp_method}"
+    record = Record(args.out / f"privacy_audit_{setting}{suffix}.csv", config, args.fresh)
     done = record.read()
     start, before = time.perf_counter(), len(done)
     total = args.reference + args.trials
@@ -163,12 +167,12 @@ def run(setting: str, args, audit) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = audit.canary_audit(
-            estimator(setting, args.epochs), X, y, canary, canary_y, args.trials,
+            estimator(setting, args.epochs, args.dp_method), X, y, canary, canary_y, args.trials,
             confidence=args.confidence, random_state=args.seed, n_reference=args.reference,
             n_synthetic=args.synthetic, done=done, on_trial=saved,
         )
     row = {
-        "setting": "no DP" if setting == "none" else f"dp_epsilon={setting}",
+        "setting": "no DP" if setting == "none" else f"dp_epsilon={setting}{suffix.replace('_', ', ')}",
         "epsilon reported": result.epsilon_reported,
         "delta": result.delta,
         "trials (in/out)": f"{result.trials['role'].eq('in').sum()}/{result.trials['role'].eq('out').sum()}",
@@ -209,6 +213,9 @@ def main() -> None:
     parser.add_argument("--settings", nargs="+", default=["none", "1", "4"],
                         help="'none' (no DP) or dp_epsilon values")
     parser.add_argument("--confidence", type=float, default=0.95)
+    parser.add_argument("--dp-method", choices=["auto", "dp-sgd", "marginals"], default=None,
+                        help="dp_method of the DP settings (default: the estimator's; "
+                        "300 rows make 'auto' the marginals)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the first fit")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--fresh", action="store_true", help="discard earlier records")

@@ -299,7 +299,7 @@ def test_synthesize_writes_n_rows_with_dp_and_a_report(csv, tmp_path, capsys):
     [
         (["--n", "-5"], "--n must be a non-negative number of rows"),
         (["--n", "5", "--report", "{tmp}/r.txt"], "--report must name a .json file"),
-        (["--n", "5", "--epsilon", "1"], "pac=5"),
+        (["--n", "5", "--epsilon", "1", "--dp-method", "dp-sgd"], "pac=5"),
         (["--n", "5", "--dp-domain", '{"nope": [0, 1]}', "--epsilon", "1", "--pac", "1"],
          "not a column of X"),
         (["--n", "1", "--report", "{tmp}/r.json"], "--report needs --n of at least 2"),

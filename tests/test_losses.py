@@ -89,5 +89,5 @@ def test_auto_feature_matching_is_off_under_privacy_and_for_images():
 
     params = GANOversampler().get_params()
     assert resolve(params, TABULAR).feature_matching == 1.0
-    assert resolve({**params, "dp_epsilon": 1.0}, TABULAR).feature_matching == 0.0
+    assert resolve({**params, "dp_epsilon": 1.0, "dp_method": "dp-sgd"}, TABULAR).feature_matching == 0.0
     assert resolve(params, IMAGE).feature_matching == 0.0

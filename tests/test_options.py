@@ -64,7 +64,7 @@ def test_auto_pac_is_one_for_tables_and_an_explicit_pac_is_kept():
     # Under DP "auto" is 1 whatever the domain's default (a pack is not one privacy unit).
     packed = dataclasses.replace(TABULAR, pac=10)
     assert resolve(auto, packed, n_rows=170).pac == 10
-    assert resolve({**auto, "dp_epsilon": 1.0}, packed, n_rows=170).pac == 1
+    assert resolve({**auto, "dp_epsilon": 1.0, "dp_method": "dp-sgd"}, packed, n_rows=170).pac == 1
 
 
 def test_an_auto_batch_that_does_not_divide_by_pac_is_impossible():

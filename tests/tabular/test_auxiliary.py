@@ -66,7 +66,11 @@ def test_auto_weight_is_on_for_tables_in_one_process_without_privacy():
     params = GANOversampler().get_params()
     assert params["classifier_weight"] == "auto"
     assert resolve(params, TABULAR).classifier_weight == 0.3
-    assert resolve({**params, "dp_epsilon": 1.0}, TABULAR).classifier_weight == 0.0
+    private = {**params, "dp_epsilon": 1.0}
+    assert resolve({**private, "dp_method": "dp-sgd"}, TABULAR).classifier_weight == 0.0
+    # The marginals' GAN trains on a table drawn from noisy counts: no real row
+    # reaches the classifier.
+    assert resolve({**private, "dp_method": "marginals"}, TABULAR).classifier_weight == 0.3
     assert resolve(params, TABULAR, parallel=object()).classifier_weight == 0.0
     assert resolve(params, IMAGE).classifier_weight == 0.0
     # A weight the user gives is kept (and refused where it cannot apply).
@@ -87,7 +91,7 @@ def test_the_default_fit_trains_with_the_auto_weight(fast):
 def test_refused_under_differential_privacy(name):
     X, y = make_classification(n_samples=100, weights=[0.8], random_state=0)
     with pytest.raises(ValueError, match=f"dp_epsilon cannot be combined with {name}"):
-        GANOversampler(dp_epsilon=5.0, **{name: 1.0}).fit(X, y)
+        GANOversampler(dp_epsilon=5.0, dp_method="dp-sgd", **{name: 1.0}).fit(X, y)
 
 
 @pytest.mark.parametrize("name", ["classifier_weight", "feature_matching"])
