@@ -135,6 +135,12 @@ def _smallest_noise(spends, epsilon: float) -> float | None:
     return float(high)
 
 
+def _split_delta(delta: float, discovery: bool) -> tuple[float, float]:
+    """(delta for discovered category sets, delta for the RDP conversion)."""
+    discovery_delta = DISCOVERY_DELTA_SHARE * delta if discovery else 0.0
+    return discovery_delta, delta - discovery_delta
+
+
 def _split(epsilon, rdp_delta, sample_rate, steps, share):
     """(statistics noise, DP-SGD noise) for one share, or None."""
     sgd_noise = _smallest_noise(
@@ -185,8 +191,7 @@ def plan_budget(
     >>> plan.spent() <= 1.0
     True
     """
-    discovery_delta = DISCOVERY_DELTA_SHARE * delta if discovery else 0.0
-    rdp_delta = delta - discovery_delta
+    discovery_delta, rdp_delta = _split_delta(delta, discovery)
     chosen = None
     for share in STATISTICS_SHARES:
         split = _split(epsilon, rdp_delta, sample_rate, steps, share)
@@ -227,8 +232,7 @@ def plan_statistics(epsilon: float, delta: float, discovery: bool) -> PrivacyPla
     >>> 0.99 < plan.spent() <= 1.0, plan.sgd_noise
     (True, None)
     """
-    discovery_delta = DISCOVERY_DELTA_SHARE * delta if discovery else 0.0
-    rdp_delta = delta - discovery_delta
+    discovery_delta, rdp_delta = _split_delta(delta, discovery)
     noise = _smallest_noise(lambda n: _epsilon([(n, 1.0, 1)], rdp_delta), epsilon)
     if noise is None:
         raise ValueError(f"dp_epsilon={epsilon} is too small to release any statistics.")
