@@ -294,8 +294,8 @@ class GANOversampler(BaseOverSampler):
           Within a class, its columns are independent: the class-conditional
           distribution of each column is all it learns, but at a small budget
           per row it learns that far better than DP-SGD.
-        * ``"auto"``: ``"marginals"`` below 10,000 rows, ``"dp-sgd"`` from
-          10,000 rows on (the :doc:`privacy guide <privacy>` gives the
+        * ``"auto"``: ``"marginals"`` below 16,000 rows, ``"dp-sgd"`` from
+          16,000 rows on (the :doc:`privacy guide <privacy>` gives the
           figures behind the rule).
 
     verbose : bool, default=False
