@@ -148,11 +148,14 @@ def released(model: GANOversampler, train: pd.DataFrame) -> dict:
     return {"categories": kept, "bounds": bounds}
 
 
-def model_method(args, n_rows: int) -> str:
+def model_method(args) -> str:
     """The dp_method the DP run resolves to."""
     from gan_augment.options import dp_method
 
-    return dp_method({"dp_epsilon": args.epsilon, "dp_method": args.dp_method}, n_rows)
+    params = {"dp_epsilon": args.epsilon}
+    if args.dp_method is not None:
+        params["dp_method"] = args.dp_method
+    return dp_method(params)
 
 
 def main() -> None:
@@ -175,8 +178,8 @@ def main() -> None:
     parser.add_argument("--n-critic", type=int, default=None,
                         help="discriminator (DP-SGD) steps per generator step of the DP run")
     parser.add_argument("--batch-size", type=int, default=None, help="batch size of the DP run")
-    parser.add_argument("--dp-method", default="auto", choices=["auto", "dp-sgd", "marginals"],
-                        help="dp_method of the DP run")
+    parser.add_argument("--dp-method", default=None, choices=["dp-sgd", "marginals"],
+                        help="dp_method of the DP run (default: the estimator's)")
     parser.add_argument("--learning-rate", type=float, default=None,
                         help="learning rate of the DP run (default: the estimator's)")
     parser.add_argument("--statistics-share", type=float, default=None,
@@ -222,11 +225,11 @@ def main() -> None:
         extra["batch_size"] = args.batch_size
     if args.learning_rate:
         extra["learning_rate"] = args.learning_rate
-    if args.dp_method != "auto":
+    if args.dp_method is not None:
         extra["dp_method"] = args.dp_method
     # --epochs-dp is DP-SGD's budget; the marginals' GAN trains on a drawn table
     # (post-processing) for the default number of epochs.
-    dp_epochs = args.epochs_dp if model_method(args, len(train)) == "dp-sgd" else "auto"
+    dp_epochs = args.epochs_dp if model_method(args) == "dp-sgd" else "auto"
     model = GANOversampler(
         dp_epsilon=args.epsilon, dp_delta=delta, dp_domain=domain, epochs=dp_epochs,
         random_state=args.seed, **extra,
@@ -254,7 +257,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     stem = (
         f"privacy_{args.table}{'' if args.table == 'full' or args.rows == 2000 else args.rows}"
-        f"_{model_method(args, len(train))}_seed{args.seed}"
+        f"_{model_method(args)}_seed{args.seed}"
     )
     text = (
         f"statistics share {args.statistics_share or 'by rule'}, domain share "

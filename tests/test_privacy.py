@@ -21,8 +21,8 @@ from gan_augment.tabular.transformer import TabularTransformer  # noqa: E402
 from .conftest import FAST  # noqa: E402
 
 #: FAST settings, with pac left to "auto" (1 under DP).
-# The DP-SGD path (dp_method="auto" would learn small tables from the
-# marginals; tests of that method say so).
+# The DP-SGD path (the default, dp_method="marginals", has its own tests in
+# test_privacy_marginals.py).
 DP_FAST = {**{k: v for k, v in FAST.items() if k != "pac"}, "dp_method": "dp-sgd"}
 
 

@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("opacus", reason="DP accounting needs Opacus (the privacy extra)")
 
 from gan_augment import GANOversampler  # noqa: E402
-from gan_augment.options import MARGINALS_BELOW_ROWS, TABULAR, dp_method, resolve  # noqa: E402
+from gan_augment.options import TABULAR, dp_method, resolve  # noqa: E402
 from gan_augment.privacy import setup as private_setup  # noqa: E402
 from gan_augment.privacy.accounting import plan_statistics  # noqa: E402
 from gan_augment.privacy.marginals import marginal_table  # noqa: E402
@@ -50,18 +50,18 @@ def fit(X, y, **params) -> GANOversampler:
         ).fit(X, y)
 
 
-def test_auto_method_follows_the_number_of_rows():
+def test_the_default_method_is_the_marginals_and_dp_sgd_is_asked_for():
     params = {**GANOversampler().get_params(), "dp_epsilon": 1.0}
-    assert dp_method(params, MARGINALS_BELOW_ROWS - 1) == "marginals"
-    assert dp_method(params, MARGINALS_BELOW_ROWS) == "dp-sgd"
-    assert dp_method({**params, "dp_method": "dp-sgd"}, 100) == "dp-sgd"
-    assert dp_method({**params, "dp_epsilon": None}, 100) is None
-    small = resolve(params, TABULAR, n_rows=100)
-    assert small.privacy.method == "marginals"
-    # Its GAN never sees a real row, so it trains as without DP.
-    assert (small.loss, small.feature_matching) == ("wgan-gp", 1.0)
-    large = resolve(params, TABULAR, n_rows=MARGINALS_BELOW_ROWS)
-    assert (large.privacy.method, large.loss, large.feature_matching) == (
+    assert dp_method(params) == "marginals"
+    assert dp_method({**params, "dp_method": "dp-sgd"}) == "dp-sgd"
+    assert dp_method({**params, "dp_epsilon": None}) is None
+    for n_rows in (100, 1_000_000):
+        options = resolve(params, TABULAR, n_rows=n_rows)
+        assert options.privacy.method == "marginals"
+        # Its GAN never sees a real row, so it trains as without DP.
+        assert (options.loss, options.feature_matching) == ("wgan-gp", 1.0)
+    sgd = resolve({**params, "dp_method": "dp-sgd"}, TABULAR, n_rows=100)
+    assert (sgd.privacy.method, sgd.loss, sgd.feature_matching) == (
         "dp-sgd", "non-saturating", 0.0
     )
 
@@ -184,3 +184,30 @@ def test_fit_resample_under_marginals_returns_the_real_rows_unchanged(frame):
         ).fit_resample(X, y)
     pd.testing.assert_frame_equal(X, before)
     pd.testing.assert_frame_equal(X_res.iloc[: len(X)], X)
+
+
+def test_a_file_from_before_dp_method_loads_as_dp_sgd(frame, tmp_path):
+    import json
+    import zipfile
+
+    X, y = frame
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = GANOversampler(
+            **{**MARGINALS_FAST, "pac": 1, "dp_method": "dp-sgd"}, random_state=0,
+            dp_epsilon=2.0, dp_domain=DOMAIN,
+        ).fit(X, y)
+    model.save(tmp_path / "new.zip")
+    # The same file as an older release wrote it: no dp_method parameter.
+    with zipfile.ZipFile(tmp_path / "new.zip") as archive:
+        metadata = json.loads(archive.read("metadata.json"))
+        weights = archive.read("weights.pt")
+    params = metadata["params"]["__dict__"]  # persistence's tagged dict: [key, value] pairs
+    metadata["params"]["__dict__"] = [pair for pair in params if pair[0] != "dp_method"]
+    assert len(metadata["params"]["__dict__"]) == len(params) - 1
+    with zipfile.ZipFile(tmp_path / "old.zip", "w") as archive:
+        archive.writestr("metadata.json", json.dumps(metadata))
+        archive.writestr("weights.pt", weights)
+    loaded = GANOversampler.load(tmp_path / "old.zip")
+    assert loaded.dp_method == "dp-sgd"
+    assert loaded.history_.attrs["loss"] == "non-saturating"
