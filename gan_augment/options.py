@@ -213,7 +213,7 @@ class PrivacyParams:
     delta: float | None
     max_grad_norm: float
     domain: dict | None
-    method: str = "dp-sgd"
+    method: str
 
 
 @dataclass(frozen=True)

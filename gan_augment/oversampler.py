@@ -780,7 +780,6 @@ class GANOversampler(BaseOverSampler):
             )
         self._set_fitted(
             result.model,
-            loss=options.loss,
             history_=result.history,
             n_epochs_=result.n_epochs,
             n_steps_=result.n_steps,
@@ -792,13 +791,13 @@ class GANOversampler(BaseOverSampler):
         )
         return _Fit(domain, options, y_codes, result.rng, result.seeds)
 
-    def _set_fitted(self, model, loss: str, **attributes) -> None:
+    def _set_fitted(self, model, **attributes) -> None:
         self.model_ = model
         for name, value in {**model.fitted_attributes(), **attributes}.items():
             setattr(self, name, value)
         # The history names its loss, so that a plot of it alone can tell
         # probabilities from raw scores.
-        self.history_.attrs["loss"] = loss
+        self.history_.attrs["loss"] = resolved_loss(self.get_params())
 
     @property
     def generator_(self) -> torch.nn.Module:
@@ -1073,8 +1072,7 @@ class GANOversampler(BaseOverSampler):
         if fitted["feature_names_in_"] is None:
             del fitted["feature_names_in_"]
         estimator._set_fitted(
-            model, loss=resolved_loss(estimator.get_params()), device_=model.device,
-            **{k: fitted[k] for k in _SAVED if k in fitted},
+            model, device_=model.device, **{k: fitted[k] for k in _SAVED if k in fitted}
         )
         return estimator
 

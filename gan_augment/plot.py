@@ -98,7 +98,10 @@ def losses(history: Any, *, path: str | PathLike | None = None) -> Figure:
             )
         from sklearn.utils.validation import check_is_fitted
 
+        from .options import resolved_loss
+
         check_is_fitted(history, "history_")
+        probabilistic = LOSSES[resolved_loss(history.get_params())].probabilistic
         history = history.history_
     missing = [c for c in _HISTORY_COLUMNS if c not in history.columns]
     if missing:

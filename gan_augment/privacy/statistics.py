@@ -240,7 +240,7 @@ def release_statistics(
     undeclared_categorical = [j for j, d in enumerate(categorical_domains) if d is None]
     m_domains = len(undeclared_continuous) + len(undeclared_categorical)
     m_frequencies = n_continuous + max(n_categorical, 1)
-    share = _domain_share(m_domains) if domain_share is None or not m_domains else domain_share
+    share = (DOMAIN_SHARE if domain_share is None else domain_share) if m_domains else 0.0
     history, stds = [], []
 
     def release(m: int, part: float):
