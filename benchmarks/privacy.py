@@ -178,7 +178,7 @@ def main() -> None:
     parser.add_argument("--n-critic", type=int, default=None,
                         help="discriminator (DP-SGD) steps per generator step of the DP run")
     parser.add_argument("--batch-size", type=int, default=None, help="batch size of the DP run")
-    parser.add_argument("--dp-method", default=None, choices=["dp-sgd", "marginals"],
+    parser.add_argument("--dp-method", default=None, choices=["pairs", "dp-sgd", "marginals"],
                         help="dp_method of the DP run (default: the estimator's)")
     parser.add_argument("--learning-rate", type=float, default=None,
                         help="learning rate of the DP run (default: the estimator's)")
@@ -187,10 +187,26 @@ def main() -> None:
                         "gan_augment.privacy.accounting.STATISTICS_SHARES")
     parser.add_argument("--domain-share", type=float, default=None,
                         help="override gan_augment.privacy.statistics.DOMAIN_SHARE")
+    parser.add_argument("--pairs-share", type=float, default=None,
+                        help="override gan_augment.privacy.measurements.PAIRS_STATISTICS_SHARE")
+    parser.add_argument("--rounds-per-column", type=float, default=None,
+                        help="override gan_augment.privacy.measurements.ROUNDS_PER_COLUMN")
+    parser.add_argument("--pair-bins", type=int, default=None,
+                        help="override gan_augment.privacy.measurements.PAIR_BINS")
+    parser.add_argument("--pair-candidates", default=None, choices=["both", "per-class", "pooled"],
+                        help="override gan_augment.privacy.measurements.PAIR_CANDIDATES")
+    parser.add_argument("--tag", default="", help="suffix of the output files' names")
     args = parser.parse_args()
     epochs = args.epochs if args.epochs == "auto" else int(args.epochs)
     # Measurement knobs: the shares are module constants, not parameters.
-    from gan_augment.privacy import accounting, statistics
+    from gan_augment.privacy import accounting, measurements, statistics
+
+    for name, value in (("PAIRS_STATISTICS_SHARE", args.pairs_share),
+                        ("ROUNDS_PER_COLUMN", args.rounds_per_column),
+                        ("PAIR_BINS", args.pair_bins),
+                        ("PAIR_CANDIDATES", args.pair_candidates)):
+        if value is not None:
+            setattr(measurements, name, value)
 
     if args.statistics_share is not None:
         accounting.STATISTICS_SHARES = (args.statistics_share,)
@@ -257,7 +273,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     stem = (
         f"privacy_{args.table}{'' if args.table == 'full' or args.rows == 2000 else args.rows}"
-        f"_{model_method(args)}_seed{args.seed}"
+        f"_{model_method(args)}{args.tag}_seed{args.seed}"
     )
     text = (
         f"statistics share {args.statistics_share or 'by rule'}, domain share "

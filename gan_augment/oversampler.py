@@ -545,7 +545,7 @@ class GANOversampler(BaseOverSampler):
         "dp_delta": [Interval(Real, 0, 1, closed="neither"), None],
         "dp_max_grad_norm": [Interval(Real, 0, None, closed="neither")],
         "dp_domain": [dict, None],
-        "dp_method": [StrOptions({"marginals", "dp-sgd"})],
+        "dp_method": [StrOptions({"pairs", "marginals", "dp-sgd"})],
         "verbose": ["verbose"],
         "model": [StrOptions({"auto", "tabular", "image"})],
         "image_shape": ["array-like", None],

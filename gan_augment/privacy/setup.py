@@ -27,7 +27,10 @@ from ..tabular.transformer import TabularTransformer
 from .accounting import PrivacyPlan, plan_budget, plan_statistics
 from .batches import PoissonBatches
 from .dpsgd import DPSGD
+from .marginal_fit import MarginalGenerator
 from .marginals import marginal_table
+from . import measurements
+from .measurements import cut_cells, initial_measurements, measure_pairs
 from .statistics import MARGINALS_DOMAIN_SHARE, frequency_noise_scale, release_statistics
 
 __all__ = [
@@ -284,6 +287,37 @@ def _generation_weights(
     return np.concatenate(blocks, axis=1)
 
 
+def _measured_table(
+    counts, continuous, categorical, y_codes, n_classes, rho, device, rng, plan
+) -> tuple:
+    """``dp_method="pairs"``: measure pair marginals with ``rho`` (zCDP), fit
+    the marginal generator to every measurement and draw the table from it."""
+    cells = cut_cells(counts)
+    measured = initial_measurements(counts, cells)
+    model = MarginalGenerator(
+        cells, counts.class_counts, device,
+        torch.Generator(device).manual_seed(int(rng.integers(2**63))), warm_steps=WARM_STEPS,
+    )
+    model.fit(measured, FIRST_FIT_STEPS)
+    codes = cells.encode(counts, continuous, categorical)
+    plan.history.extend(
+        measure_pairs(codes, y_codes, n_classes, cells, measured, model, rho, rng)
+    )
+    model.fit(measured, FINAL_FIT_STEPS)
+    sizes = np.maximum(np.rint(counts.class_counts), 1).astype(int)
+    drawn = np.concatenate(model.sample(sizes, rng))
+    values = cells.decode(counts, drawn, rng)
+    return (*values, np.repeat(np.arange(n_classes), sizes))
+
+
+#: Adam steps of the marginal generator on the one-way counts, before the first round.
+FIRST_FIT_STEPS = 300
+#: ... on every measurement so far, after each round.
+WARM_STEPS = 100
+#: ... and on every measurement, after the last round.
+FINAL_FIT_STEPS = 1000
+
+
 def setup_private(
     schema: TableSchema,
     continuous: np.ndarray,
@@ -315,7 +349,7 @@ def setup_private(
     sample_rate = min(1.0, options.batch_size / n_rows)
     undeclared = sum(d is None for d in continuous_domains + categorical_domains)
     discovery = any(d is None for d in categorical_domains)
-    marginals = privacy.method == "marginals"
+    marginals = privacy.method in ("marginals", "pairs")
     if marginals:
         plan = plan_statistics(privacy.epsilon, delta, discovery)
     else:
@@ -358,6 +392,9 @@ def setup_private(
         [names[i] for i in schema.continuous_indices],
         [names[i] for i in schema.categorical_indices],
     )
+    # With dp_method="pairs", the statistics get a share of the zCDP budget
+    # (rho falls with the square of the noise) and the pair marginals the rest.
+    share = measurements.PAIRS_STATISTICS_SHARE if privacy.method == "pairs" else 1.0
     counts = release_statistics(
         continuous,
         categorical,
@@ -365,11 +402,11 @@ def setup_private(
         n_classes,
         continuous_domains,
         categorical_domains,
-        plan.statistics_noise,
+        plan.statistics_noise / np.sqrt(share),
         plan.discovery_delta,
         rng,
         column_names,
-        per_class=marginals,
+        per_class=privacy.method == "marginals",
         domain_share=MARGINALS_DOMAIN_SHARE if marginals else None,
     )
     plan.history.extend(counts.history)
@@ -377,6 +414,12 @@ def setup_private(
         counts, max_modes=options.max_modes, max_categories=options.max_categories
     )
     released = _released_schema(schema, counts.categories)
+    if privacy.method == "pairs":
+        rho = (1.0 - share) / (2.0 * plan.statistics_noise**2)
+        table = _measured_table(
+            counts, continuous, categorical, y_codes, n_classes, rho, device, rng, plan
+        )
+        return PrivateData(transformer, released, PrivateAccounting(plan, None), table=table)
     if marginals:
         return PrivateData(
             transformer, released, PrivateAccounting(plan, None),

@@ -127,6 +127,9 @@ class PrivateCounts:
         (0 when there was none) and of the frequencies release.
     history : list of (noise_multiplier, 1.0, 1)
         The releases in the form of Opacus's accountant.
+    raw_pair_counts : list of ndarray
+        ``pair_counts`` before negative counts were set to 0: unbiased, for
+        estimators that weigh each count by its noise (``dp_method="pairs"``).
     """
 
     class_counts: np.ndarray
@@ -135,6 +138,7 @@ class PrivateCounts:
     histograms: list
     noise_std: tuple
     history: list
+    raw_pair_counts: list | None = None
 
 
 def discovery_threshold(noise_std: float, n_columns: int, delta: float) -> float:
@@ -315,4 +319,5 @@ def release_statistics(
         histograms=histograms,
         noise_std=tuple(stds),
         history=history,
+        raw_pair_counts=pair_counts,
     )
