@@ -213,7 +213,7 @@ def main() -> None:
     parser.add_argument("--settings", nargs="+", default=["none", "1", "4"],
                         help="'none' (no DP) or dp_epsilon values")
     parser.add_argument("--confidence", type=float, default=0.95)
-    parser.add_argument("--dp-method", choices=["dp-sgd", "marginals"], default=None,
+    parser.add_argument("--dp-method", choices=["pairs", "dp-sgd", "marginals"], default=None,
                         help="dp_method of the DP settings (default: the estimator's)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the first fit")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))

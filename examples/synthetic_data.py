@@ -8,9 +8,10 @@ again with differential privacy (epsilon 3) and prints both reports side by
 side. The integer columns' ranges are public (KEEL's header declares them)
 and passed as ``dp_domain``; the category sets are read from noisy counts
 (a ``category`` dtype is no declaration, which a ``PrivacyBudgetWarning``
-says). The private fit spends its budget on noisy per-class counts of
-every column and trains the GAN on a table drawn from them (the default
-``dp_method="marginals"``).
+says). The private fit spends half its budget on noisy per-class counts of
+every column and half on per-class marginals of pairs of columns, chosen
+adaptively, and trains the GAN on a table drawn from a generator fitted to
+them (the default ``dp_method="pairs"``).
 
 Run it with ``python examples/synthetic_data.py`` (under a minute on 2 cores).
 """

@@ -204,7 +204,7 @@ class PrivacyParams:
     max_grad_norm : float
     domain : dict or None
         ``dp_domain``.
-    method : {"dp-sgd", "marginals"}
+    method : {"pairs", "marginals", "dp-sgd"}
         ``dp_method`` resolved: what the rows are learned through
         (:func:`dp_method`).
     """
@@ -291,15 +291,16 @@ class Options:
 
 def dp_method(params: dict) -> str | None:
     """How a private fit learns from the rows (None without ``dp_epsilon``):
-    ``"marginals"`` (only noisy per-class counts, from which a table is drawn
-    for the GAN; the default) or ``"dp-sgd"`` (a discriminator trained with
-    DP-SGD). On Adult at epsilon 1 the marginals' synthetic rows scored higher
-    than DP-SGD's at every size measured, 2,000 to 32,561 rows, and DP-SGD's
-    dependences between columns within a class were no nearer the real ones
-    (docs/privacy.md)."""
+    ``"pairs"`` (noisy per-class counts and adaptively chosen per-class pair
+    marginals, a generator fitted to them, a table drawn from it for the GAN;
+    the default), ``"marginals"`` (only the noisy per-class counts, a table
+    drawn from them column by column) or ``"dp-sgd"`` (a discriminator
+    trained with DP-SGD). On 2,000 rows of Adult at epsilon 1 the pairs'
+    synthetic rows scored higher than the marginals', and the marginals'
+    higher than DP-SGD's at every size measured (docs/privacy.md)."""
     if params["dp_epsilon"] is None:
         return None
-    return params.get("dp_method", "marginals")
+    return params.get("dp_method", "pairs")
 
 
 def resolved_loss(params: dict) -> str:
@@ -386,7 +387,7 @@ def resolve(
         ``batch_size`` that is not a multiple of ``pac``.
     """
     method = dp_method(params)
-    # The marginals' GAN never sees a real row (it trains on a table drawn
+    # Without DP-SGD the GAN never sees a real row (it trains on a table drawn
     # from the released counts), so its training needs none of DP-SGD's limits.
     private = method == "dp-sgd"
     pac = 1

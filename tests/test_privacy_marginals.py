@@ -50,14 +50,15 @@ def fit(X, y, **params) -> GANOversampler:
         ).fit(X, y)
 
 
-def test_the_default_method_is_the_marginals_and_dp_sgd_is_asked_for():
+def test_the_default_method_is_the_pairs_and_the_others_are_asked_for():
     params = {**GANOversampler().get_params(), "dp_epsilon": 1.0}
-    assert dp_method(params) == "marginals"
+    assert dp_method(params) == "pairs"
     assert dp_method({**params, "dp_method": "dp-sgd"}) == "dp-sgd"
+    assert dp_method({**params, "dp_method": "marginals"}) == "marginals"
     assert dp_method({**params, "dp_epsilon": None}) is None
     for n_rows in (100, 1_000_000):
         options = resolve(params, TABULAR, n_rows=n_rows)
-        assert options.privacy.method == "marginals"
+        assert options.privacy.method == "pairs"
         # Its GAN never sees a real row, so it trains as without DP.
         assert (options.loss, options.feature_matching) == ("wgan-gp", 1.0)
     sgd = resolve({**params, "dp_method": "dp-sgd"}, TABULAR, n_rows=100)

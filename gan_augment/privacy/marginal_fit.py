@@ -102,36 +102,50 @@ class MarginalGenerator:
         probabilities = exp / (exp @ self._indicator)[:, self._columns]
         return probabilities.reshape(self.n_classes, n, -1)
 
-    def _answers(self, p: torch.Tensor, measurements: list[Measurement]) -> list[torch.Tensor]:
-        offsets = self.cells.offsets
-        means = p.mean(dim=1) * self.sizes[:, None]
-        answers = []
+    def _targets(self, measurements: list[Measurement]):
+        """Every measurement as positions in the flattened per-class moments
+        (``(W + 1) * W`` per class: the co-occurrences, then the means), the
+        noisy counts and their weights, split into per-class and pooled ones."""
+        offsets, width = self.cells.offsets, int(self.cells.offsets[-1])
+        parts = {True: ([], [], []), False: ([], [], [])}
         for m in measurements:
-            spans = [slice(offsets[j], offsets[j + 1]) for j in m.columns]
+            spans = [np.arange(offsets[j], offsets[j + 1]) for j in m.columns]
             if len(spans) == 1:
-                block = means[:, spans[0]]
+                index = width * width + spans[0]
             else:
-                a, b = p[:, :, spans[0]], p[:, :, spans[1]]
-                block = (a.transpose(1, 2) @ b).reshape(self.n_classes, -1)
-                block = block * (self.sizes / p.shape[1])[:, None]
-            answers.append(block if m.per_class else block.sum(dim=0))
-        return answers
+                index = (spans[0][:, None] * width + spans[1][None, :]).reshape(-1)
+            positions, answers, weights = parts[m.per_class]
+            positions.append(index)
+            answers.append(np.asarray(m.answer, dtype=np.float64).reshape(
+                (self.n_classes, -1) if m.per_class else (-1,)))
+            weights.append(np.broadcast_to(1.0 / np.asarray(m.std) ** 2, answers[-1].shape))
+        out = {}
+        for per_class, (positions, answers, weights) in parts.items():
+            if positions:
+                as_tensor = lambda a: torch.as_tensor(a, dtype=torch.float32, device=self.device)  # noqa: E731
+                out[per_class] = (
+                    torch.as_tensor(np.concatenate(positions), device=self.device),
+                    as_tensor(np.concatenate(answers, axis=-1)),
+                    as_tensor(np.concatenate(weights, axis=-1)),
+                )
+        return out
+
+    def _flat_moments(self, p: torch.Tensor) -> torch.Tensor:
+        """Per class, counts of every two cells and of every cell, (n_classes, (W + 1) * W)."""
+        scale = (self.sizes / p.shape[1])[:, None, None]
+        pairs = (p.transpose(1, 2) @ p * scale).reshape(self.n_classes, -1)
+        return torch.cat([pairs, p.sum(dim=1) * scale[:, 0]], dim=1)
 
     def fit(self, measurements: list[Measurement], steps: int) -> None:
         """Take ``steps`` Adam steps on the weighted squared error of every measurement."""
-        targets = [
-            (torch.as_tensor(m.answer, dtype=torch.float32, device=self.device),
-             torch.as_tensor(1.0 / np.broadcast_to(m.std, m.answer.shape) ** 2,
-                             dtype=torch.float32, device=self.device))
-            for m in measurements
-        ]
+        targets = self._targets(measurements)
         self.net.train()
         for _ in range(steps):
-            answers = self._answers(self._probabilities(self.batch_size), measurements)
-            loss = sum(
-                ((answer - target) ** 2 * weight).sum()
-                for answer, (target, weight) in zip(answers, targets)
-            )
+            flat = self._flat_moments(self._probabilities(self.batch_size))
+            loss = 0.0
+            for per_class, (positions, answer, weight) in targets.items():
+                model = flat[:, positions] if per_class else flat[:, positions].sum(dim=0)
+                loss = loss + ((model - answer) ** 2 * weight).sum()
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()

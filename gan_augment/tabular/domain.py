@@ -260,7 +260,7 @@ class TabularDomain:
             accounting = private.accounting
             fingerprint = None  # DP fits do not checkpoint (setup_private says why)
             if private.table is not None:
-                # dp_method="marginals": the table drawn from the released
+                # dp_method="pairs" or "marginals": the table drawn from the released
                 # counts stands in for the rows (no hold-out: DP refuses one).
                 continuous, categorical, y_codes = private.table
                 train_rows, val_rows = np.arange(len(y_codes)), np.empty(0, dtype=np.int64)
@@ -332,7 +332,8 @@ class TabularDomain:
             early_stopping = EarlyStopping(score, every, options.n_iter_no_change)
         noise = (
             "" if accounting is None
-            else ", DP: a table drawn from the released marginals" if accounting.dpsgd is None
+            else f", DP: a table drawn from the released {options.privacy.method}"
+            if accounting.dpsgd is None
             else f", DP-SGD noise multiplier {accounting.dpsgd.noise_multiplier:.3g}"
         )
         return TrainingSetup(
