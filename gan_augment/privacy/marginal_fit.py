@@ -48,7 +48,7 @@ class MarginalGenerator:
     >>> cells = Cells([2], [np.array([0, 1])], [])
     >>> model = MarginalGenerator(cells, np.array([100.0]), torch.device("cpu"),
     ...                           torch.Generator().manual_seed(0))
-    >>> model.fit([Measurement((0,), True, np.array([[80.0, 20.0]]), np.ones(2))], 300)
+    >>> model.fit([Measurement((0,), True, np.array([[80.0, 20.0]]), np.ones(2))], 150)
     >>> shares = np.bincount(model.sample([1000], np.random.default_rng(0))[0][:, 0]) / 1000
     >>> bool(abs(shares[0] - 0.8) < 0.05)
     True
