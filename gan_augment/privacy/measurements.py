@@ -55,7 +55,8 @@ __all__ = [
 #: Share of the zCDP budget spent on the statistics release (domains and
 #: one-way counts per class); the pair marginals get the rest.
 PAIRS_STATISTICS_SHARE = 0.5
-#: Most cells a continuous column is cut into for the pair marginals.
+#: Most cells a continuous column is cut into for the pair marginals (32 on
+#: the full Adult table scored no higher than 8, docs/privacy.md).
 PAIR_BINS = 8
 #: Rounds planned per column before any budget is doubled (AIM plans 16 per
 #: column and anneals; on 2,000 Adult rows at epsilon 1, half a round per
@@ -146,20 +147,54 @@ def cut_cells(counts: PrivateCounts, max_bins: int | None = None) -> Cells:
     max_bins = PAIR_BINS if max_bins is None else max_bins
     sizes, fine_to_cell, fallback = [], [], []
     for histogram in counts.histograms:
-        mass = np.cumsum(histogram.counts)
-        if mass[-1] <= 0:
-            mass = np.arange(1, len(mass) + 1, dtype=float)
-        # A fine bin's cell: how many of the max_bins - 1 inner quantiles lie below it.
-        quantiles = mass[-1] * np.arange(1, max_bins) / max_bins
-        boundaries = np.unique(np.searchsorted(mass, quantiles, side="left"))
-        mapping = np.searchsorted(boundaries, np.arange(len(mass)), side="left")
-        _, mapping = np.unique(mapping, return_inverse=True)
-        fine_to_cell.append(mapping.astype(int))
-        sizes.append(int(mapping.max()) + 1)
+        weights = histogram.counts if histogram.counts.sum() > 0 else np.ones(len(histogram.counts))
+        fine_to_cell.append(_equal_mass_cells(weights, max_bins))
+        sizes.append(int(fine_to_cell[-1].max()) + 1)
     for values, pairs in zip(counts.categories, counts.pair_counts):
         sizes.append(len(values))
         fallback.append(int(np.argmax(pairs.sum(axis=0))))
     return Cells(sizes, fine_to_cell, fallback)
+
+
+def _equal_mass_cells(weights: np.ndarray, max_bins: int) -> np.ndarray:
+    """Consecutive bins merged into at most ``max_bins`` cells: a bin holding
+    more than ``1 / max_bins`` of the mass (a point mass, such as a column
+    that is mostly 0) is a cell of its own, and the bins between such cells
+    share the remaining cells in proportion to their mass, cut at equal-mass
+    quantiles."""
+    total = weights.sum()
+    heavy = weights > total / max_bins
+    cells = np.zeros(len(weights), dtype=int)
+    runs, start = [], 0
+    for i in np.flatnonzero(heavy):
+        runs += [(start, i), (i, i + 1)]
+        start = i + 1
+    runs.append((start, len(weights)))
+    runs = [(a, b) for a, b in runs if b > a]
+    # The remaining cells shared by largest remainder; a run given none joins
+    # the cell before it (or the one after, at the start).
+    share = np.array([0.0 if heavy[a] else weights[a:b].sum() for a, b in runs])
+    share = (max_bins - int(heavy.sum())) * share / max(share.sum(), 1e-300)
+    given = np.floor(share).astype(int)
+    order = np.argsort(given - share)[: max_bins - int(heavy.sum()) - given.sum()]
+    given[order] += 1
+    next_cell = 0
+    for (a, b), n in zip(runs, given):
+        if heavy[a]:
+            cells[a], next_cell = next_cell, next_cell + 1
+            continue
+        if n == 0:
+            cells[a:b] = max(next_cell - 1, 0)
+            continue
+        mass = np.cumsum(weights[a:b])
+        quantiles = mass[-1] * np.arange(1, n) / n
+        # A bin's cell within the run: how many of the inner quantiles lie below it.
+        run = np.searchsorted(np.unique(np.searchsorted(mass, quantiles, side="left")),
+                              np.arange(b - a), side="left")
+        _, run = np.unique(run, return_inverse=True)
+        cells[a:b] = next_cell + run
+        next_cell += int(run.max()) + 1
+    return cells
 
 
 @dataclass
