@@ -50,15 +50,19 @@ def fit(X, y, **params) -> GANOversampler:
         ).fit(X, y)
 
 
-def test_the_default_method_is_the_pairs_and_the_others_are_asked_for():
+def test_the_default_picks_pairs_for_small_tables_and_the_others_are_asked_for():
+    from gan_augment.options import PAIRS_BELOW_ROWS
+
     params = {**GANOversampler().get_params(), "dp_epsilon": 1.0}
-    assert dp_method(params) == "pairs"
-    assert dp_method({**params, "dp_method": "dp-sgd"}) == "dp-sgd"
-    assert dp_method({**params, "dp_method": "marginals"}) == "marginals"
+    assert dp_method(params) == "auto"
+    assert dp_method({**params, "dp_method": "dp-sgd"}, 100) == "dp-sgd"
+    assert dp_method({**params, "dp_method": "marginals"}, 100) == "marginals"
+    assert dp_method({**params, "dp_method": "pairs"}, 10**6) == "pairs"
     assert dp_method({**params, "dp_epsilon": None}) is None
-    for n_rows in (100, 1_000_000):
+    for n_rows, method in ((100, "pairs"), (PAIRS_BELOW_ROWS - 1, "pairs"),
+                           (PAIRS_BELOW_ROWS, "marginals"), (1_000_000, "marginals")):
         options = resolve(params, TABULAR, n_rows=n_rows)
-        assert options.privacy.method == "pairs"
+        assert options.privacy.method == method
         # Its GAN never sees a real row, so it trains as without DP.
         assert (options.loss, options.feature_matching) == ("wgan-gp", 1.0)
     sgd = resolve({**params, "dp_method": "dp-sgd"}, TABULAR, n_rows=100)
