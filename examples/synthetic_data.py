@@ -11,7 +11,8 @@ and passed as ``dp_domain``; the category sets are read from noisy counts
 says). The private fit spends half its budget on noisy per-class counts of
 every column and half on per-class marginals of pairs of columns, chosen
 adaptively, and trains the GAN on a table drawn from a generator fitted to
-them (the default ``dp_method="pairs"``).
+them (``dp_method="pairs"``, which the default ``"auto"`` picks for a
+table of fewer than 5,000 rows).
 
 Run it with ``python examples/synthetic_data.py`` (under a minute on 2 cores).
 """

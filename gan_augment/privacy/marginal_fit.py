@@ -162,8 +162,9 @@ class MarginalGenerator:
         """Per class, ``sizes[c]`` rows of cells, each column drawn from one noise draw's vector."""
         offsets = self.cells.offsets
         rows = []
-        for c, size in enumerate(sizes):
-            p = self._probabilities(max(int(size), 1))[c].cpu().numpy().astype(np.float64)
+        # One pass draws every class's rows (each class gets the largest size).
+        every = self._probabilities(max(int(max(sizes)), 1)).cpu().numpy().astype(np.float64)
+        for p, size in zip(every, sizes):
             cells = np.empty((int(size), len(self.cells.sizes)), dtype=np.int64)
             for j in range(len(self.cells.sizes)):
                 block = p[: int(size), offsets[j]:offsets[j + 1]]
