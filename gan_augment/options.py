@@ -205,9 +205,8 @@ class PrivacyParams:
     domain : dict or None
         ``dp_domain``.
     method : {"pairs", "marginals", "dp-sgd"}
-        ``dp_method`` resolved for the number of rows.
-        ``dp_method`` resolved: what the rows are learned through
-        (:func:`dp_method`).
+        ``dp_method`` resolved for the number of rows: what the rows are
+        learned through (:func:`dp_method`).
     """
 
     epsilon: float

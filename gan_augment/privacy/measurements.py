@@ -313,11 +313,9 @@ def measure_pairs(
         for i, (pair, per_class) in enumerate(candidates):
             if (pair, per_class) in chosen:
                 continue
-            error = np.abs(
-                pair_block(real, cells, pair, per_class) - pair_block(estimate, cells, pair, per_class)
-            ).sum()
-            n_cells = pair_block(real, cells, pair, per_class).size
-            scores[i] = error - np.sqrt(2 / np.pi) * sigma * n_cells
+            exact = pair_block(real, cells, pair, per_class)
+            error = np.abs(exact - pair_block(estimate, cells, pair, per_class)).sum()
+            scores[i] = error - np.sqrt(2 / np.pi) * sigma * exact.size
         if not np.isfinite(scores).any():
             break
         # The exponential mechanism (sensitivity 1) as a Gumbel-max draw.

@@ -287,6 +287,14 @@ def _generation_weights(
     return np.concatenate(blocks, axis=1)
 
 
+#: Adam steps of the marginal generator on the one-way counts, before the first round.
+FIRST_FIT_STEPS = 300
+#: ... on every measurement so far, after each round.
+WARM_STEPS = 100
+#: ... and on every measurement, after the last round.
+FINAL_FIT_STEPS = 1000
+
+
 def _measured_table(
     counts, continuous, categorical, y_codes, n_classes, rho, device, rng, plan
 ) -> tuple:
@@ -310,14 +318,6 @@ def _measured_table(
     return (*values, np.repeat(np.arange(n_classes), sizes))
 
 
-#: Adam steps of the marginal generator on the one-way counts, before the first round.
-FIRST_FIT_STEPS = 300
-#: ... on every measurement so far, after each round.
-WARM_STEPS = 100
-#: ... and on every measurement, after the last round.
-FINAL_FIT_STEPS = 1000
-
-
 def setup_private(
     schema: TableSchema,
     continuous: np.ndarray,
@@ -330,7 +330,7 @@ def setup_private(
     rng: np.random.Generator,
 ) -> PrivateData:
     """Plan the budget, release the statistics and build the private batch
-    source (DP-SGD) or draw the table the GAN trains on (marginals).
+    source (DP-SGD) or draw the table the GAN trains on (pairs, marginals).
 
     ``steps`` is the number of DP-SGD steps planned (generator steps times
     ``n_critic``).
@@ -349,8 +349,8 @@ def setup_private(
     sample_rate = min(1.0, options.batch_size / n_rows)
     undeclared = sum(d is None for d in continuous_domains + categorical_domains)
     discovery = any(d is None for d in categorical_domains)
-    marginals = privacy.method in ("marginals", "pairs")
-    if marginals:
+    tables = privacy.method != "dp-sgd"  # the statistics are all that reads the rows
+    if tables:
         plan = plan_statistics(privacy.epsilon, delta, discovery)
     else:
         plan = plan_budget(
@@ -407,7 +407,7 @@ def setup_private(
         rng,
         column_names,
         per_class=privacy.method == "marginals",
-        domain_share=MARGINALS_DOMAIN_SHARE if marginals else None,
+        domain_share=MARGINALS_DOMAIN_SHARE if tables else None,
     )
     plan.history.extend(counts.history)
     transformer = TabularTransformer.from_statistics(
@@ -420,7 +420,7 @@ def setup_private(
             counts, continuous, categorical, y_codes, n_classes, rho, device, rng, plan
         )
         return PrivateData(transformer, released, PrivateAccounting(plan, None), table=table)
-    if marginals:
+    if privacy.method == "marginals":
         return PrivateData(
             transformer, released, PrivateAccounting(plan, None),
             table=marginal_table(counts, rng),
